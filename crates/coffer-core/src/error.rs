@@ -1,0 +1,173 @@
+//! The core's one error type: every variant is documented, carries context that
+//! is safe to show (ids, counts, operation names), and never a secret, a
+//! passphrase, plaintext or a document name.
+
+use std::io;
+
+/// Result with the core's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the core.
+///
+/// `Display` is the human message; [`Error::code`] is a stable, machine-readable
+/// code for the CLI's JSON and the app's IPC. Neither ever contains key
+/// material, a passphrase, plaintext or a document name.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The passphrase or recovery key does not open any key slot. Deliberately
+    /// says nothing about which check failed.
+    #[error("wrong passphrase or recovery key")]
+    WrongSecret,
+    /// A recovery key was typed with a mistake: its checksum does not match.
+    #[error("the recovery key is mistyped (checksum mismatch); check each group")]
+    RecoveryKeyFormat,
+    /// A new passphrase is too weak to accept.
+    #[error("the passphrase is too short: use at least {min} characters")]
+    WeakPassphrase {
+        /// Minimum length in characters.
+        min: usize,
+    },
+    /// No vault at the given directory.
+    #[error("no vault found in this directory (run `coffer init` first)")]
+    NoVault,
+    /// `init` on a directory that already holds a vault or other files.
+    #[error("this directory already holds a vault or other files")]
+    VaultExists,
+    /// The vault header cannot be parsed.
+    #[error("the vault header is corrupt: {0}")]
+    HeaderCorrupt(&'static str),
+    /// The header parses and unlocks but its MAC fails, or it is older than the
+    /// index says it must be (a rollback).
+    #[error("the vault header was tampered with or rolled back: {0}")]
+    HeaderTampered(&'static str),
+    /// A format version this build does not read.
+    #[error("unsupported format version {0}")]
+    UnsupportedVersion(u16),
+    /// Argon2id parameters outside the accepted range.
+    #[error("key-derivation parameters out of range: {0}")]
+    KdfParams(&'static str),
+    /// No document with this id (or the prefix matches none).
+    #[error("no document with id {0}")]
+    NotFound(String),
+    /// An id prefix matches several documents.
+    #[error("the id prefix {0} matches several documents")]
+    AmbiguousId(String),
+    /// A string that is not a document id.
+    #[error("not a document id (expected 32 hex digits or a unique prefix of at least 6)")]
+    BadId,
+    /// A document's ciphertext fails authentication or does not match the index.
+    #[error("document {id} is corrupt or was tampered with: {reason}")]
+    Corrupt {
+        /// The document id (hex).
+        id: String,
+        /// Which check failed.
+        reason: &'static str,
+    },
+    /// The index's own integrity record fails: rows were edited, added or removed
+    /// outside Coffer. Writes are refused until `coffer repair`.
+    #[error(
+        "the index fails its integrity check ({0}); run `coffer verify`, then `coffer repair`"
+    )]
+    IndexTampered(&'static str),
+    /// A name refused at input (the name itself is not repeated here).
+    #[error("invalid document name: {0}")]
+    InvalidName(#[from] crate::names::NameError),
+    /// A tag refused at input.
+    #[error("invalid tag: {0}")]
+    InvalidTag(&'static str),
+    /// Input arguments that fail validation.
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// Another process holds a lock this operation needs.
+    #[error("the vault is in use by another process; try again when it has finished")]
+    InUse,
+    /// The destination of `get` exists and `--force` was not given.
+    #[error("the destination already exists (use --force to replace it)")]
+    DestinationExists,
+    /// The disk is full. Nothing was committed.
+    #[error("the disk is full while {0}; nothing was changed")]
+    DiskFull(&'static str),
+    /// Any other I/O failure, with the operation that failed.
+    #[error("I/O error while {op}: {source}")]
+    Io {
+        /// What Coffer was doing.
+        op: &'static str,
+        /// The OS error (never includes a path).
+        #[source]
+        source: io::Error,
+    },
+    /// SQLite failed.
+    #[error("index error: {0}")]
+    Index(#[from] rusqlite::Error),
+    /// A schema migration failed.
+    #[error("index migration failed: {0}")]
+    Migration(String),
+}
+
+impl Error {
+    /// A stable code for scripts and the UI. Codes never change meaning.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::WrongSecret => "wrong_secret",
+            Error::RecoveryKeyFormat => "recovery_key_format",
+            Error::WeakPassphrase { .. } => "weak_passphrase",
+            Error::NoVault => "no_vault",
+            Error::VaultExists => "vault_exists",
+            Error::HeaderCorrupt(_) => "header_corrupt",
+            Error::HeaderTampered(_) => "header_tampered",
+            Error::UnsupportedVersion(_) => "unsupported_version",
+            Error::KdfParams(_) => "kdf_params",
+            Error::NotFound(_) => "not_found",
+            Error::AmbiguousId(_) => "ambiguous_id",
+            Error::BadId => "bad_id",
+            Error::Corrupt { .. } => "corrupt",
+            Error::IndexTampered(_) => "index_tampered",
+            Error::InvalidName(_) => "invalid_name",
+            Error::InvalidTag(_) => "invalid_tag",
+            Error::Invalid(_) => "invalid_input",
+            Error::InUse => "in_use",
+            Error::DestinationExists => "destination_exists",
+            Error::DiskFull(_) => "disk_full",
+            Error::Io { .. } => "io",
+            Error::Index(e) if is_busy(e) => "in_use",
+            Error::Index(_) => "index",
+            Error::Migration(_) => "migration",
+        }
+    }
+
+    /// Wraps an I/O error with the operation that failed, mapping a full disk to
+    /// [`Error::DiskFull`].
+    pub fn io(op: &'static str) -> impl FnOnce(io::Error) -> Error {
+        move |source| {
+            if source.kind() == io::ErrorKind::StorageFull
+                || source.kind() == io::ErrorKind::QuotaExceeded
+            {
+                Error::DiskFull(op)
+            } else {
+                Error::Io { op, source }
+            }
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_full_maps_to_its_own_code() {
+        let e = Error::io("writing")(io::Error::from(io::ErrorKind::StorageFull));
+        assert_eq!(e.code(), "disk_full");
+        assert!(e.to_string().contains("nothing was changed"));
+        let e = Error::io("writing")(io::Error::from(io::ErrorKind::PermissionDenied));
+        assert_eq!(e.code(), "io");
+    }
+}

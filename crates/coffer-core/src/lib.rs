@@ -1,0 +1,45 @@
+//! Coffer's vault: the on-disk format, its cryptography, the SQLite index and the
+//! audit log. No GUI and no terminal code lives here: the `coffer` CLI and the
+//! desktop app are thin shells over [`Vault`].
+//!
+//! The format is specified in `SECURITY.md`; each module owns one piece of it:
+//!
+//! | module       | owns                                                        |
+//! |--------------|-------------------------------------------------------------|
+//! | [`crypto`]   | the primitives (AES-256-GCM, HKDF, HMAC, SHA-256, CSPRNG)   |
+//! | [`secret`]   | key and passphrase types that wipe themselves               |
+//! | [`kdf`]      | Argon2id parameters and their calibration                   |
+//! | [`keys`]     | the master key and the keys derived from it                 |
+//! | [`header`]   | the vault header file and its key slots                     |
+//! | [`recovery`] | the recovery key's text form                                |
+//! | [`stream`]   | the chunked STREAM AEAD for document contents               |
+//! | [`blob`]     | one document's ciphertext file                              |
+//! | [`meta`]     | sealed document metadata (name, type, tags, time)           |
+//! | [`names`]    | what a document name may be, at input and at output          |
+//! | [`index`]    | the SQLite index, its migrations and the manifest           |
+//! | [`audit`]    | the HMAC-chained audit log                                  |
+//! | [`fsutil`]   | atomic, no-follow file writes                               |
+//! | [`vault`]    | the vault API that ties it together                         |
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod audit;
+pub mod blob;
+pub mod crypto;
+pub mod error;
+pub mod fsutil;
+pub mod header;
+pub mod index;
+pub mod kdf;
+pub mod keys;
+pub mod meta;
+pub mod names;
+pub mod paths;
+pub mod recovery;
+pub mod secret;
+pub mod stream;
+pub mod time;
+pub mod vault;
+
+pub use error::{Error, Result};
+pub use vault::{AddOptions, DocumentId, DocumentInfo, Vault};

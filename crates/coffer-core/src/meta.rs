@@ -1,0 +1,226 @@
+//! Document metadata (name, media type, tags, time added): its encoding, and its
+//! sealing in the index.
+//!
+//! ```text
+//! metadata   = u8(1) u16be(len) name u8(len) media_type i64be(added_ms) u8(n) (u8(len) tag){n}
+//! index_meta = nonce(12) || AEAD[K_meta, nonce, "coffer/v1/index-meta" || doc_id](metadata)
+//! ```
+//! The same `metadata` encoding is sealed into each blob's header (see
+//! [`crate::blob`]) so that `repair` can rebuild the index from blobs alone.
+
+use crate::crypto::{self, NONCE_LEN};
+use crate::names;
+use crate::secret::Key32;
+use ring::aead;
+
+/// Metadata of one document, in the clear (only ever in memory).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Metadata {
+    /// The file name it was stored under.
+    pub name: String,
+    /// Its media type (guessed from the extension at import).
+    pub media_type: String,
+    /// User tags.
+    pub tags: Vec<String>,
+    /// When it was added, in Unix milliseconds.
+    pub added_ms: i64,
+}
+
+/// Longest encoded metadata accepted anywhere.
+pub const MAX_ENCODED: usize = 16 * 1024;
+
+impl Metadata {
+    /// The byte encoding above.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(64 + self.name.len());
+        v.push(1);
+        v.extend_from_slice(&(self.name.len() as u16).to_be_bytes());
+        v.extend_from_slice(self.name.as_bytes());
+        let mt = &self.media_type.as_bytes()[..self.media_type.len().min(255)];
+        v.push(mt.len() as u8);
+        v.extend_from_slice(mt);
+        v.extend_from_slice(&self.added_ms.to_be_bytes());
+        v.push(self.tags.len().min(255) as u8);
+        for t in self.tags.iter().take(255) {
+            let t = &t.as_bytes()[..t.len().min(255)];
+            v.push(t.len() as u8);
+            v.extend_from_slice(t);
+        }
+        v
+    }
+
+    /// Parses the encoding; `None` on any malformation (the caller turns that
+    /// into a corruption error for the document).
+    pub fn decode(b: &[u8]) -> Option<Metadata> {
+        let mut r = b;
+        let mut take = |n: usize| -> Option<&[u8]> {
+            let (a, rest) = r.split_at_checked(n)?;
+            r = rest;
+            Some(a)
+        };
+        if take(1)? != [1] {
+            return None;
+        }
+        let n = u16::from_be_bytes(take(2)?.try_into().ok()?) as usize;
+        let name = String::from_utf8(take(n)?.to_vec()).ok()?;
+        let n = take(1)?[0] as usize;
+        let media_type = String::from_utf8(take(n)?.to_vec()).ok()?;
+        let added_ms = i64::from_be_bytes(take(8)?.try_into().ok()?);
+        let count = take(1)?[0] as usize;
+        let mut tags = Vec::with_capacity(count);
+        for _ in 0..count {
+            let n = take(1)?[0] as usize;
+            tags.push(String::from_utf8(take(n)?.to_vec()).ok()?);
+        }
+        if !r.is_empty() {
+            return None;
+        }
+        Some(Metadata {
+            name,
+            media_type,
+            tags,
+            added_ms,
+        })
+    }
+}
+
+/// Seals and opens index metadata under `K_meta`, with the key schedule built
+/// once (listing decrypts every row).
+pub struct MetaSealer {
+    key: aead::LessSafeKey,
+}
+
+impl MetaSealer {
+    /// From `K_meta`.
+    pub fn new(k_meta: &Key32) -> Self {
+        MetaSealer {
+            key: crypto::aead_key(k_meta),
+        }
+    }
+
+    fn aad(doc_id: &[u8; 16]) -> [u8; 36] {
+        let mut a = [0u8; 36];
+        a[..20].copy_from_slice(b"coffer/v1/index-meta");
+        a[20..].copy_from_slice(doc_id);
+        a
+    }
+
+    /// `nonce || AEAD[K_meta, nonce, aad](metadata)` with a fresh random nonce.
+    pub fn seal(&self, doc_id: &[u8; 16], m: &Metadata) -> Vec<u8> {
+        let nonce: [u8; NONCE_LEN] = crypto::random_array();
+        let mut out = nonce.to_vec();
+        let mut body = m.encode();
+        self.key
+            .seal_in_place_append_tag(
+                aead::Nonce::assume_unique_for_key(nonce),
+                aead::Aad::from(Self::aad(doc_id)),
+                &mut body,
+            )
+            .expect("metadata is small");
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Opens a sealed record; `None` if it fails authentication or parsing.
+    pub fn open(&self, doc_id: &[u8; 16], sealed: &[u8]) -> Option<Metadata> {
+        let (nonce, ct) = sealed.split_at_checked(NONCE_LEN)?;
+        if ct.len() > MAX_ENCODED + crypto::TAG_LEN {
+            return None;
+        }
+        let mut buf = zeroize::Zeroizing::new(ct.to_vec());
+        let pt = self
+            .key
+            .open_in_place(
+                aead::Nonce::assume_unique_for_key(nonce.try_into().ok()?),
+                aead::Aad::from(Self::aad(doc_id)),
+                buf.as_mut_slice(),
+            )
+            .ok()?;
+        Metadata::decode(pt)
+    }
+}
+
+/// A media type from the name's extension; `application/octet-stream` when
+/// unknown. Only used for display and for the app's icons.
+pub fn guess_media_type(name: &str) -> &'static str {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("pdf") => "application/pdf",
+        Some("txt" | "text" | "log") => "text/plain",
+        Some("md") => "text/markdown",
+        Some("csv") => "text/csv",
+        Some("json") => "application/json",
+        Some("xml") => "application/xml",
+        Some("html" | "htm") => "text/html",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("heic") => "image/heic",
+        Some("tif" | "tiff") => "image/tiff",
+        Some("doc") => "application/msword",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Some("pptx") => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        Some("odt") => "application/vnd.oasis.opendocument.text",
+        Some("ods") => "application/vnd.oasis.opendocument.spreadsheet",
+        Some("zip") => "application/zip",
+        Some("gz" | "tgz") => "application/gzip",
+        Some("pem" | "crt" | "key") => "application/x-pem-file",
+        Some("asc" | "gpg" | "pgp") => "application/pgp-encrypted",
+        Some("kdbx") => "application/x-keepass2",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Normalizes user tags: trims nothing (validation refuses padding), drops
+/// duplicates keeping the first spelling, sorts for a stable display.
+pub fn normalize_tags(tags: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(tags.len());
+    for t in tags {
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(t)) {
+            out.push(t.clone());
+        }
+    }
+    out.sort_by_key(|a| a.to_lowercase());
+    let _ = names::MAX_TAGS;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Metadata {
+        Metadata {
+            name: "Contrat signé.pdf".into(),
+            media_type: "application/pdf".into(),
+            tags: vec!["legal".into(), "2026".into()],
+            added_ms: 1_795_310_445_123,
+        }
+    }
+
+    #[test]
+    fn encode_decode_round_trip_and_refusals() {
+        let m = sample();
+        let e = m.encode();
+        assert_eq!(Metadata::decode(&e).unwrap(), m);
+        for n in 0..e.len() {
+            assert!(Metadata::decode(&e[..n]).is_none());
+        }
+        let mut long = e.clone();
+        long.push(0);
+        assert!(Metadata::decode(&long).is_none());
+    }
+
+    #[test]
+    fn sealed_metadata_is_bound_to_its_document() {
+        let s = MetaSealer::new(&Key32::from_bytes([5; 32]));
+        let sealed = s.seal(&[1; 16], &sample());
+        assert_eq!(s.open(&[1; 16], &sealed).unwrap(), sample());
+        assert!(s.open(&[2; 16], &sealed).is_none());
+        let other = MetaSealer::new(&Key32::from_bytes([6; 32]));
+        assert!(other.open(&[1; 16], &sealed).is_none());
+        assert!(!sealed.windows(6).any(|w| w == b"Contra"));
+    }
+}
