@@ -1,1 +1,319 @@
-fn main() {}
+//! `coffer`: the command-line shell over `coffer-core`. It parses arguments,
+//! reads secrets, draws progress and prints results; everything else is the
+//! core's.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod secrets;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use coffer_core::header::Unlocker;
+use coffer_core::kdf::KdfParams;
+use coffer_core::{AddOptions, Error, Vault};
+use indicatif::{ProgressBar, ProgressStyle};
+use secrets::Secrets;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// A failure of the CLI itself (as opposed to the core).
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Core(#[from] Error),
+    #[error("{0}")]
+    Usage(String),
+    /// A check (verify, log --verify, repair) found problems; already reported.
+    #[error("{0}")]
+    Failed(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "coffer: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to standard error only when `COFFER_LOG` asks for them (for
+/// example `COFFER_LOG=debug`). The core never logs secrets or names.
+fn init_logging() {
+    if let Ok(filter) = std::env::var("COFFER_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .try_init();
+    }
+}
+
+fn vault_dir(cli: &Cli) -> Result<PathBuf, CliError> {
+    cli.vault
+        .clone()
+        .or_else(coffer_core::paths::default_vault_dir)
+        .ok_or_else(|| CliError::Usage("no vault folder: pass --vault or set COFFER_VAULT".into()))
+}
+
+fn bar(total: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(total);
+    pb.set_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} {eta}")
+            .expect("the template is valid"),
+    );
+    pb
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    let dir = vault_dir(&cli)?;
+    let mut secrets = Secrets::new(cli.passphrase_file.clone());
+    match cli.command {
+        Command::Init {
+            kdf_memory_mib,
+            kdf_iterations,
+        } => {
+            let params = match (kdf_memory_mib, kdf_iterations) {
+                (None, None) => KdfParams::calibrate(),
+                (m, t) => KdfParams {
+                    memory_kib: m.unwrap_or(64).saturating_mul(1024),
+                    iterations: t.unwrap_or(3),
+                    parallelism: 1,
+                },
+            };
+            let pass = secrets.new_passphrase(cli.passphrase_file.as_deref())?;
+            let (vault, rk) = Vault::create(&dir, &pass, params)?;
+            vault.lock()?;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "Created a vault in {}", dir.display());
+            let _ = writeln!(
+                out,
+                "Argon2id: {} MiB, {} passes, {} lane",
+                params.memory_kib / 1024,
+                params.iterations,
+                params.parallelism
+            );
+            let _ = writeln!(out, "Recovery key (shown once: write it down and keep it offline; it can reset the passphrase):");
+            let _ = writeln!(out, "{}", rk.to_text().as_str());
+        }
+        Command::Add { files, name, tags } => {
+            let vault = unlock(&dir, &mut secrets)?;
+            let total = files
+                .iter()
+                .filter_map(|f| std::fs::metadata(f).ok())
+                .map(|m| m.len())
+                .sum();
+            let pb = bar(total);
+            let opts = AddOptions { name, tags };
+            let mut out = std::io::stdout().lock();
+            let res = vault.add_files(&files, &opts, &mut |n| pb.inc(n), &mut |d| {
+                let _ = writeln!(out, "{}\t{}", d.id, d.name);
+                let _ = out.flush();
+            });
+            pb.finish_and_clear();
+            res?;
+            vault.lock()?;
+        }
+        Command::Ls { query, json } => {
+            let vault = unlock(&dir, &mut secrets)?;
+            let docs = vault.list(query.as_deref())?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&docs).expect("documents serialize")
+                );
+            } else {
+                for d in &docs {
+                    let _ = writeln!(
+                        out,
+                        "{}\t{}\t{}\t{}\t{}",
+                        d.id,
+                        d.name,
+                        d.size,
+                        d.added,
+                        d.tags.join(",")
+                    );
+                }
+            }
+            vault.lock()?;
+        }
+        Command::Get { id, out, force } => {
+            let vault = unlock(&dir, &mut secrets)?;
+            let id = vault.resolve(&id)?;
+            let pb = bar(vault.info(&id)?.size);
+            let res = vault.export_to(&id, &out, force, &mut |n| pb.inc(n));
+            pb.finish_and_clear();
+            res?;
+            vault.lock()?;
+        }
+        Command::Export {
+            all: _,
+            dir: target,
+        } => {
+            let vault = unlock(&dir, &mut secrets)?;
+            let total = vault.list(None)?.iter().map(|d| d.size).sum();
+            let pb = bar(total);
+            let res = vault.export_all(&target, &mut |n| pb.inc(n));
+            pb.finish_and_clear();
+            let mut out = std::io::stdout().lock();
+            for (d, path) in res? {
+                let _ = writeln!(out, "{}\t{}", d.id, path.display());
+            }
+            vault.lock()?;
+        }
+        Command::Rm { id } => {
+            let vault = unlock(&dir, &mut secrets)?;
+            let id = vault.resolve(&id)?;
+            vault.remove(&id)?;
+            vault.lock()?;
+        }
+        Command::Passwd {
+            new_passphrase_file,
+        } => {
+            let mut vault = unlock(&dir, &mut secrets)?;
+            let new = secrets.new_passphrase(new_passphrase_file.as_deref())?;
+            vault.change_passphrase(&new, None)?;
+            vault.lock()?;
+            eprintln!(
+                "Passphrase changed. No document was re-encrypted; the recovery key still works."
+            );
+        }
+        Command::Recover {
+            recovery_key_file,
+            new_passphrase_file,
+        } => {
+            let rk = secrets.recovery_key(recovery_key_file.as_deref())?;
+            let new = secrets.new_passphrase(new_passphrase_file.as_deref())?;
+            let vault = Vault::recover(&dir, &rk, &new)?;
+            vault.lock()?;
+            eprintln!("Passphrase reset with the recovery key.");
+        }
+        Command::Repair { recovery_key_file } => {
+            let report = match recovery_key_file {
+                Some(f) => {
+                    let rk = secrets.recovery_key(Some(&f))?;
+                    Vault::repair(&dir, &Unlocker::Recovery(&rk), &mut |_| {})?
+                }
+                None => {
+                    let pass = secrets.passphrase("Passphrase")?;
+                    Vault::repair(&dir, &Unlocker::Passphrase(&pass), &mut |_| {})?
+                }
+            };
+            let mut out = std::io::stdout().lock();
+            for d in &report.recovered {
+                let _ = writeln!(out, "recovered\t{}\t{}", d.id, d.name);
+            }
+            for (f, why) in &report.failed {
+                let _ = writeln!(out, "unrecoverable\t{f}\t{why}");
+            }
+            if let Some(p) = &report.old_index {
+                let _ = writeln!(out, "The old index was kept as {}", p.display());
+            }
+            if !report.failed.is_empty() {
+                return Err(CliError::Failed(format!(
+                    "{} blob(s) could not be recovered (listed above)",
+                    report.failed.len()
+                )));
+            }
+        }
+        Command::Verify { json } => {
+            let vault = unlock(&dir, &mut secrets)?;
+            let pb = bar(vault
+                .list(None)
+                .map(|v| v.iter().map(|d| d.size).sum())
+                .unwrap_or(0));
+            let report = vault.verify(&mut |n| pb.inc(n))?;
+            pb.finish_and_clear();
+            let mut out = std::io::stdout().lock();
+            if json {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("report serializes")
+                );
+            } else {
+                for p in &report.problems {
+                    let _ = writeln!(
+                        out,
+                        "BAD\t{}\t{}\t{}: {}",
+                        p.id.as_deref().unwrap_or("-"),
+                        p.name.as_deref().unwrap_or("-"),
+                        p.code,
+                        p.message
+                    );
+                }
+                if report.ok {
+                    let _ = writeln!(
+                        out,
+                        "ok: {} documents, {} bytes authenticated; audit chain intact ({} entries)",
+                        report.documents_checked, report.bytes_checked, report.audit.entries
+                    );
+                }
+            }
+            if vault.integrity_problem().is_none() {
+                vault.lock()?;
+            }
+            if !report.ok {
+                return Err(CliError::Failed(format!(
+                    "verify found {} problem(s)",
+                    report.problems.len()
+                )));
+            }
+        }
+        Command::Log { verify, json } => {
+            let vault = unlock(&dir, &mut secrets)?;
+            let (entries, status) = vault.audit_log()?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                let v = serde_json::json!({ "entries": entries, "chain": status });
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&v).expect("log serializes")
+                );
+            } else {
+                for e in &entries {
+                    let _ = writeln!(
+                        out,
+                        "{}\t{}\t{}\t{}",
+                        e.seq,
+                        coffer_core::time::rfc3339(e.at_ms),
+                        e.event,
+                        e.detail
+                    );
+                }
+                if verify {
+                    match &status.problem {
+                        None => {
+                            let _ = writeln!(out, "chain: ok ({} entries)", status.entries);
+                        }
+                        Some(p) => {
+                            let _ = writeln!(out, "chain: BROKEN: {p}");
+                        }
+                    }
+                }
+            }
+            if vault.integrity_problem().is_none() {
+                vault.lock()?;
+            }
+            if verify && !status.ok {
+                return Err(CliError::Failed("the audit log's chain is broken".into()));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn unlock(dir: &Path, secrets: &mut Secrets) -> Result<Vault, CliError> {
+    let pass = secrets.passphrase("Passphrase")?;
+    Ok(Vault::unlock(dir, &pass)?)
+}

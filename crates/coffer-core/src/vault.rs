@@ -1264,3 +1264,7 @@ fn numbered(name: &str, n: u32) -> String {
         _ => format!("{name} ({n})"),
     }
 }
+
+#[cfg(test)]
+#[path = "vault_tests.rs"]
+mod tests;

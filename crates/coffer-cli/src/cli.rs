@@ -1,0 +1,116 @@
+//! The command line, as scripts and tests depend on it.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Coffer: an encrypted vault for sensitive documents.
+///
+/// The passphrase is read from --passphrase-file (its first line), else asked
+/// on the terminal without echo, else read from the first line of standard
+/// input. Never from an argument or an environment variable.
+#[derive(Debug, Parser)]
+#[command(name = "coffer", version, about, long_about = None)]
+pub struct Cli {
+    /// Vault folder [default: $COFFER_VAULT, else $XDG_DATA_HOME/coffer/vault]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub vault: Option<PathBuf>,
+    /// Read the passphrase from the first line of FILE
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a vault and print its recovery key once
+    Init {
+        /// Argon2id memory in MiB [default: calibrated to ~0.5 s here]
+        #[arg(long, value_name = "MIB")]
+        kdf_memory_mib: Option<u32>,
+        /// Argon2id passes [default: calibrated]
+        #[arg(long, value_name = "N")]
+        kdf_iterations: Option<u32>,
+    },
+    /// Import files; prints one line per document: its id, a tab, its name
+    Add {
+        /// Files to import
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Store under this name (only with a single file)
+        #[arg(long)]
+        name: Option<String>,
+        /// Add a tag (repeatable)
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+    },
+    /// List documents, or those matching QUERY (name or tag; `tag:T` for a tag)
+    Ls {
+        /// Search text
+        query: Option<String>,
+        /// Print a JSON array
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a document's plaintext to PATH (atomically)
+    Get {
+        /// Document id (or a unique prefix of at least 6 hex digits)
+        id: String,
+        /// Destination file
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+        /// Replace PATH if it exists
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write every document into DIR under its stored name, never overwriting
+    Export {
+        /// Export every document (required: there is no partial export yet)
+        #[arg(long, required = true)]
+        all: bool,
+        /// Destination folder (created if missing)
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Remove a document
+    Rm {
+        /// Document id (or a unique prefix)
+        id: String,
+    },
+    /// Change the passphrase (re-encrypts no document)
+    Passwd {
+        /// Read the new passphrase from the first line of FILE
+        #[arg(long, value_name = "FILE")]
+        new_passphrase_file: Option<PathBuf>,
+    },
+    /// Set a new passphrase using the recovery key
+    Recover {
+        /// Read the recovery key from FILE
+        #[arg(long, value_name = "FILE")]
+        recovery_key_file: Option<PathBuf>,
+        /// Read the new passphrase from the first line of FILE
+        #[arg(long, value_name = "FILE")]
+        new_passphrase_file: Option<PathBuf>,
+    },
+    /// Rebuild a lost or corrupt index from the blobs
+    Repair {
+        /// Unlock with the recovery key in FILE instead of the passphrase
+        #[arg(long, value_name = "FILE")]
+        recovery_key_file: Option<PathBuf>,
+    },
+    /// Decrypt every document and check it against the index
+    Verify {
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the audit log
+    Log {
+        /// Check the chain; exit non-zero if it is broken
+        #[arg(long)]
+        verify: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,231 @@
+//! Vault-level tests that need private access: tamper cases that require the
+//! master key to forge, and the manifest's bookkeeping.
+
+use super::*;
+use crate::stream::CHUNK_SIZE;
+
+pub(crate) const FAST: KdfParams = KdfParams {
+    memory_kib: crate::kdf::MIN_MEMORY_KIB,
+    iterations: 1,
+    parallelism: 1,
+};
+
+fn pw() -> Passphrase {
+    Passphrase::new("correct horse battery staple".into())
+}
+
+fn new_vault() -> (tempfile::TempDir, Vault, RecoveryKey) {
+    let t = tempfile::tempdir().unwrap();
+    let (v, rk) = Vault::create(&t.path().join("v"), &pw(), FAST).unwrap();
+    (t, v, rk)
+}
+
+fn add(v: &Vault, name: &str, data: &[u8]) -> DocumentId {
+    let d = v.add_reader(name, &[], data, &mut |_| {}).unwrap();
+    v.resolve(&d.id).unwrap()
+}
+
+fn read(v: &Vault, id: &DocumentId) -> Result<Vec<u8>> {
+    let (r, _) = v.checked_row(id)?;
+    let mut out = Vec::new();
+    v.decrypt_into(id, &r, &mut out, &mut |_| {})?;
+    Ok(out)
+}
+
+fn codes(v: &Vault) -> Vec<&'static str> {
+    v.verify(&mut |_| {})
+        .unwrap()
+        .problems
+        .iter()
+        .map(|p| p.code)
+        .collect()
+}
+
+#[test]
+fn round_trip_at_chunk_boundaries() {
+    let (_t, v, _) = new_vault();
+    for n in [
+        0,
+        1,
+        CHUNK_SIZE - 1,
+        CHUNK_SIZE,
+        CHUNK_SIZE + 1,
+        3 * CHUNK_SIZE + 7,
+    ] {
+        let data: Vec<u8> = (0..n).map(|i| (i % 253) as u8).collect();
+        let id = add(&v, &format!("f{n}.bin"), &data);
+        assert_eq!(read(&v, &id).unwrap(), data, "n={n}");
+        assert_eq!(v.info(&id).unwrap().size, n as u64);
+    }
+    assert!(v.verify(&mut |_| {}).unwrap().ok);
+}
+
+#[test]
+fn an_older_version_of_a_blob_is_detected() {
+    let (_t, v, _) = new_vault();
+    let id = add(&v, "contract.pdf", b"signed version");
+    // A valid blob for the same document, as an earlier write would have left.
+    let m = v.checked_row(&id).unwrap().1;
+    let mut older = Vec::new();
+    blob::encrypt(
+        &v.master,
+        id.0,
+        &m,
+        &b"draft version"[..],
+        &mut older,
+        &mut |_| {},
+    )
+    .unwrap();
+    fs::write(v.blob_path(&id), &older).unwrap();
+    let e = read(&v, &id).unwrap_err();
+    assert_eq!(e.code(), "corrupt");
+    assert!(codes(&v).contains(&"corrupt"));
+}
+
+#[test]
+fn an_edited_index_entry_is_detected() {
+    let (_t, v, _) = new_vault();
+    let id = add(&v, "a.txt", b"aaaa");
+    v.conn
+        .execute("UPDATE documents SET size = 3 WHERE id = ?1", [&id.0[..]])
+        .unwrap();
+    assert_eq!(read(&v, &id).unwrap_err().code(), "corrupt");
+    assert!(codes(&v).contains(&"corrupt"));
+}
+
+#[test]
+fn a_removed_index_row_is_detected_and_writes_are_refused_after_a_forged_state() {
+    let (_t, v, _) = new_vault();
+    add(&v, "a.txt", b"aaaa");
+    let b = add(&v, "b.txt", b"bbbb");
+    v.conn
+        .execute("DELETE FROM documents WHERE id = ?1", [&b.0[..]])
+        .unwrap();
+    let c = codes(&v);
+    assert!(
+        c.contains(&"manifest_mismatch") && c.contains(&"unindexed_blob"),
+        "{c:?}"
+    );
+    // Adding more keeps the discrepancy: the digest is updated, never recomputed.
+    add(&v, "c.txt", b"cccc");
+    assert!(codes(&v).contains(&"manifest_mismatch"));
+    // Editing the integrity record itself fails its MAC; writes are refused.
+    v.conn
+        .execute("UPDATE vault_state SET doc_count = 2", [])
+        .unwrap();
+    assert!(codes(&v).contains(&"index_tampered"));
+    let e = v
+        .add_reader("d.txt", &[], &b"d"[..], &mut |_| {})
+        .unwrap_err();
+    assert_eq!(e.code(), "index_tampered");
+}
+
+#[test]
+fn removing_a_document_keeps_the_manifest_consistent() {
+    let (_t, v, _) = new_vault();
+    let a = add(&v, "a.txt", b"aaaa");
+    add(&v, "b.txt", b"bbbb");
+    v.remove(&a).unwrap();
+    assert!(!v.blob_path(&a).exists());
+    let r = v.verify(&mut |_| {}).unwrap();
+    assert!(r.ok, "{:?}", r.problems);
+    assert_eq!(v.list(None).unwrap().len(), 1);
+    assert!(matches!(v.resolve(&a.to_string()), Err(Error::NotFound(_))));
+}
+
+#[test]
+fn interrupted_writes_are_finished_at_the_next_open() {
+    let (t, v, _) = new_vault();
+    let keep = add(&v, "keep.txt", b"keep");
+    // Simulate a crash after the blob was renamed into place but before commit.
+    let ghost = DocumentId::random();
+    index::insert_pending(&v.conn, &ghost.0).unwrap();
+    fs::create_dir_all(v.blob_path(&ghost).parent().unwrap()).unwrap();
+    fs::write(v.blob_path(&ghost), b"partial").unwrap();
+    fs::write(t.path().join("v/tmp/.coffer-x.tmp"), b"partial").unwrap();
+    // And a crash in the middle of a removal.
+    let gone = add(&v, "gone.txt", b"gone");
+    let r = index::live_row(&v.conn, &gone.0).unwrap().unwrap();
+    v.write(|tx, st, _| {
+        index::set_state(tx, &gone.0, index::DELETING)?;
+        st.toggle(&r.entry_mac);
+        st.doc_count -= 1;
+        Ok(())
+    })
+    .unwrap();
+    let ghost_path = v.blob_path(&ghost);
+    let gone_path = v.blob_path(&gone);
+    drop(v);
+    let v = Vault::unlock(&t.path().join("v"), &pw()).unwrap();
+    assert!(!ghost_path.exists() && !gone_path.exists());
+    assert_eq!(fs::read_dir(t.path().join("v/tmp")).unwrap().count(), 0);
+    assert_eq!(read(&v, &keep).unwrap(), b"keep");
+    let rep = v.verify(&mut |_| {}).unwrap();
+    assert!(rep.ok, "{:?}", rep.problems);
+}
+
+#[test]
+fn audit_log_records_events_and_detects_truncation() {
+    let (_t, v, _) = new_vault();
+    let id = add(&v, "a.txt", b"a");
+    v.remove(&id).unwrap();
+    let (entries, status) = v.audit_log().unwrap();
+    assert!(status.ok);
+    let events: Vec<&str> = entries.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(events, ["create", "add", "delete"]);
+    v.conn
+        .execute(
+            "DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)",
+            [],
+        )
+        .unwrap();
+    assert!(!v.audit_log().unwrap().1.ok);
+}
+
+#[test]
+fn a_failed_unlock_is_chained_in_at_the_next_unlock() {
+    let (t, v, _) = new_vault();
+    drop(v);
+    let dir = t.path().join("v");
+    let bad = Passphrase::new("not the passphrase".into());
+    assert!(matches!(Vault::unlock(&dir, &bad), Err(Error::WrongSecret)));
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    let (entries, status) = v.audit_log().unwrap();
+    assert!(status.ok);
+    let events: Vec<&str> = entries.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(events, ["create", "failed_unlock", "unlock"]);
+}
+
+#[test]
+fn a_rolled_back_header_is_refused() {
+    let (t, mut v, _) = new_vault();
+    let dir = t.path().join("v");
+    let old = fs::read(dir.join(HEADER_FILE)).unwrap();
+    let new = Passphrase::new("a brand new passphrase".into());
+    v.change_passphrase(&new, None).unwrap();
+    drop(v);
+    fs::write(dir.join(HEADER_FILE), &old).unwrap();
+    let e = Vault::unlock(&dir, &pw()).unwrap_err();
+    assert_eq!(e.code(), "header_tampered");
+}
+
+#[test]
+fn repair_rebuilds_everything_from_blobs() {
+    let (t, v, rk) = new_vault();
+    let dir = t.path().join("v");
+    let a = add(&v, "a.txt", b"alpha");
+    let b = add(&v, "b.pdf", &vec![7u8; 3 * CHUNK_SIZE]);
+    drop(v);
+    fs::remove_file(dir.join(INDEX_FILE)).unwrap();
+    let _ = fs::remove_file(dir.join("index.sqlite-wal"));
+    assert!(Vault::unlock(&dir, &pw()).is_err());
+    let rep = Vault::repair(&dir, &Unlocker::Recovery(&rk), &mut |_| {}).unwrap();
+    assert_eq!(rep.recovered.len(), 2);
+    assert!(rep.failed.is_empty());
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert_eq!(read(&v, &a).unwrap(), b"alpha");
+    assert_eq!(read(&v, &b).unwrap(), vec![7u8; 3 * CHUNK_SIZE]);
+    let names: Vec<String> = v.list(None).unwrap().into_iter().map(|d| d.name).collect();
+    assert_eq!(names, ["a.txt", "b.pdf"]);
+    assert!(v.verify(&mut |_| {}).unwrap().ok);
+}
