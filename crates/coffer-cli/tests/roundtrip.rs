@@ -1,0 +1,186 @@
+//! Round trips through the real binary, and the passphrase lifecycle.
+
+mod common;
+use common::*;
+
+#[test]
+fn round_trip_sizes_through_the_cli() {
+    let e = Env::new();
+    for n in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 5 * 1024 * 1024 + 3] {
+        let data = pattern(n, n as u8);
+        let id = e.add_bytes(&format!("f{n}.bin"), &data);
+        assert_eq!(e.get(&id).unwrap(), data, "size {n}");
+    }
+    let ls: serde_json::Value = serde_json::from_str(&e.ok(&["ls", "--json"])).unwrap();
+    let arr = ls.as_array().unwrap();
+    assert_eq!(arr.len(), 6);
+    for d in arr {
+        for k in ["id", "name", "size", "tags", "added"] {
+            assert!(d.get(k).is_some(), "missing {k}");
+        }
+    }
+    let sizes: Vec<u64> = arr.iter().map(|d| d["size"].as_u64().unwrap()).collect();
+    assert!(sizes.contains(&(5 * 1024 * 1024 + 3)));
+    assert!(e.ok(&["verify"]).starts_with("ok: 6 documents"));
+}
+
+#[test]
+fn add_many_with_tags_and_search() {
+    let e = Env::new();
+    let a = e.path("lease.pdf");
+    let b = e.path("scan.png");
+    std::fs::write(&a, b"lease").unwrap();
+    std::fs::write(&b, b"scan").unwrap();
+    let out = e.ok(&["add", a.to_str().unwrap(), b.to_str().unwrap(), "--tag", "home", "--tag", "2026"]);
+    assert_eq!(out.lines().count(), 2);
+    assert!(out.lines().all(|l| l.len() > 33 && l.as_bytes()[32] == b'\t'));
+    let hits = e.ok(&["ls", "lea"]);
+    assert_eq!(hits.lines().count(), 1);
+    assert!(hits.contains("lease.pdf"));
+    assert_eq!(e.ok(&["ls", "tag:HOME"]).lines().count(), 2);
+    assert_eq!(e.ok(&["ls", "nothing-like-this"]).lines().count(), 0);
+    // --name with a single file only
+    e.fails(&["add", a.to_str().unwrap(), b.to_str().unwrap(), "--name", "x.pdf"]);
+    let out = e.ok(&["add", a.to_str().unwrap(), "--name", "Lease 2026.pdf"]);
+    assert!(out.ends_with("\tLease 2026.pdf\n"));
+}
+
+#[test]
+fn get_refuses_to_overwrite_without_force_and_is_atomic() {
+    let e = Env::new();
+    let id = e.add_bytes("a.txt", b"new contents");
+    let out = e.path("dest.txt");
+    std::fs::write(&out, b"old").unwrap();
+    let err = e.fails(&["get", &id, "--out", out.to_str().unwrap()]);
+    assert!(err.contains("--force"));
+    assert_eq!(std::fs::read(&out).unwrap(), b"old");
+    e.ok(&["get", &id[..8], "--out", out.to_str().unwrap(), "--force"]);
+    assert_eq!(std::fs::read(&out).unwrap(), b"new contents");
+    assert!(no_temp_files_in(e.tmp.path()));
+}
+
+#[test]
+fn wrong_passphrase_is_refused_with_one_line() {
+    let e = Env::new();
+    e.add_bytes("a.txt", b"x");
+    let bad = e.path("bad");
+    std::fs::write(&bad, "not it\n").unwrap();
+    let o = std::process::Command::new(bin())
+        .args(["--vault", e.vault.to_str().unwrap(), "--passphrase-file", bad.to_str().unwrap(), "ls"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stderr).trim(), "coffer: error: wrong passphrase or recovery key");
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn passphrase_from_standard_input_first_line() {
+    let e = Env::new();
+    use std::io::Write;
+    let mut c = std::process::Command::new(bin());
+    c.args(["--vault", e.vault.to_str().unwrap(), "ls"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(format!("{PASS}\nignored\n").as_bytes()).unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+}
+
+#[test]
+fn passphrase_change_and_recovery_key() {
+    let e = Env::new();
+    let id = e.add_bytes("will.pdf", b"last will");
+    let blob_before = std::fs::read(e.blob(&id)).unwrap();
+    let newp = e.path("new");
+    std::fs::write(&newp, "a much better passphrase\n").unwrap();
+    e.ok(&["passwd", "--new-passphrase-file", newp.to_str().unwrap()]);
+    // No document was re-encrypted.
+    assert_eq!(std::fs::read(e.blob(&id)).unwrap(), blob_before);
+    // The old passphrase no longer works; the new one does.
+    e.fails(&["ls"]);
+    let with_new = |args: &[&str]| {
+        std::process::Command::new(bin())
+            .args(["--vault", e.vault.to_str().unwrap(), "--passphrase-file", newp.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(with_new(&["ls"]).status.success());
+    // Forgot it: the recovery key sets another.
+    let rk = e.path("rk");
+    std::fs::write(&rk, format!("{}\n", e.recovery_key.to_lowercase())).unwrap();
+    let third = e.path("third");
+    std::fs::write(&third, "third passphrase here\n").unwrap();
+    let o = std::process::Command::new(bin())
+        .args(["--vault", e.vault.to_str().unwrap(), "recover"])
+        .args(["--recovery-key-file", rk.to_str().unwrap(), "--new-passphrase-file", third.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!with_new(&["ls"]).status.success());
+    std::fs::copy(&third, &e.pass_file).unwrap();
+    assert_eq!(e.get(&id).unwrap(), b"last will");
+    // A mistyped recovery key says so.
+    let mut typo = e.recovery_key.clone().into_bytes();
+    typo[0] = if typo[0] == b'A' { b'B' } else { b'A' };
+    std::fs::write(&rk, typo).unwrap();
+    let o = std::process::Command::new(bin())
+        .args(["--vault", e.vault.to_str().unwrap(), "recover"])
+        .args(["--recovery-key-file", rk.to_str().unwrap(), "--new-passphrase-file", third.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("mistyped"));
+    let log = e.ok(&["log", "--verify"]);
+    for ev in ["create", "unlock", "add", "export", "passphrase_change", "recover", "failed_unlock", "lock"] {
+        assert!(log.contains(&format!("\t{ev}\t")), "no {ev} in log:\n{log}");
+    }
+}
+
+#[test]
+fn weak_passphrases_and_existing_vaults_are_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("p");
+    std::fs::write(&p, "short\n").unwrap();
+    let o = std::process::Command::new(bin())
+        .args(["--vault", t.path().join("v").to_str().unwrap(), "--passphrase-file", p.to_str().unwrap(), "init"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("at least 8"));
+    let e = Env::new();
+    let err = e.fails(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"]);
+    assert!(err.contains("already"));
+}
+
+#[test]
+fn every_command_has_help() {
+    for c in ["init", "add", "ls", "get", "export", "rm", "passwd", "recover", "repair", "verify", "log"] {
+        let o = std::process::Command::new(bin()).args([c, "--help"]).output().unwrap();
+        assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("Usage"), "{c}");
+    }
+}
+
+#[test]
+fn rm_removes_and_export_all_resolves_clashes() {
+    let e = Env::new();
+    let a = e.add_bytes("same.txt", b"one");
+    let p = e.path("same.txt");
+    std::fs::write(&p, b"two").unwrap();
+    e.ok(&["add", p.to_str().unwrap()]);
+    let gone = e.add_bytes("gone.txt", b"bye");
+    e.ok(&["rm", &gone]);
+    assert!(!e.blob(&gone).exists());
+    let dir = e.path("export");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("same.txt"), b"pre-existing").unwrap();
+    let out = e.ok(&["export", "--all", dir.to_str().unwrap()]);
+    assert_eq!(out.lines().count(), 2);
+    assert_eq!(std::fs::read(dir.join("same.txt")).unwrap(), b"pre-existing");
+    let mut got: Vec<Vec<u8>> = ["same (1).txt", "same (2).txt"].iter().map(|n| std::fs::read(dir.join(n)).unwrap()).collect();
+    got.sort();
+    assert_eq!(got, [b"one".to_vec(), b"two".to_vec()]);
+    assert!(no_temp_files_in(&dir));
+    assert!(e.get(&a).is_ok());
+    e.ok(&["verify"]);
+}
