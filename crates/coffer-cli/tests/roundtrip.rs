@@ -31,16 +31,32 @@ fn add_many_with_tags_and_search() {
     let b = e.path("scan.png");
     std::fs::write(&a, b"lease").unwrap();
     std::fs::write(&b, b"scan").unwrap();
-    let out = e.ok(&["add", a.to_str().unwrap(), b.to_str().unwrap(), "--tag", "home", "--tag", "2026"]);
+    let out = e.ok(&[
+        "add",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--tag",
+        "home",
+        "--tag",
+        "2026",
+    ]);
     assert_eq!(out.lines().count(), 2);
-    assert!(out.lines().all(|l| l.len() > 33 && l.as_bytes()[32] == b'\t'));
+    assert!(out
+        .lines()
+        .all(|l| l.len() > 33 && l.as_bytes()[32] == b'\t'));
     let hits = e.ok(&["ls", "lea"]);
     assert_eq!(hits.lines().count(), 1);
     assert!(hits.contains("lease.pdf"));
     assert_eq!(e.ok(&["ls", "tag:HOME"]).lines().count(), 2);
     assert_eq!(e.ok(&["ls", "nothing-like-this"]).lines().count(), 0);
     // --name with a single file only
-    e.fails(&["add", a.to_str().unwrap(), b.to_str().unwrap(), "--name", "x.pdf"]);
+    e.fails(&[
+        "add",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--name",
+        "x.pdf",
+    ]);
     let out = e.ok(&["add", a.to_str().unwrap(), "--name", "Lease 2026.pdf"]);
     assert!(out.ends_with("\tLease 2026.pdf\n"));
 }
@@ -66,11 +82,20 @@ fn wrong_passphrase_is_refused_with_one_line() {
     let bad = e.path("bad");
     std::fs::write(&bad, "not it\n").unwrap();
     let o = std::process::Command::new(bin())
-        .args(["--vault", e.vault.to_str().unwrap(), "--passphrase-file", bad.to_str().unwrap(), "ls"])
+        .args([
+            "--vault",
+            e.vault.to_str().unwrap(),
+            "--passphrase-file",
+            bad.to_str().unwrap(),
+            "ls",
+        ])
         .output()
         .unwrap();
     assert!(!o.status.success());
-    assert_eq!(String::from_utf8_lossy(&o.stderr).trim(), "coffer: error: wrong passphrase or recovery key");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr).trim(),
+        "coffer: error: wrong passphrase or recovery key"
+    );
     assert!(o.stdout.is_empty());
 }
 
@@ -83,7 +108,12 @@ fn passphrase_from_standard_input_first_line() {
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped());
     let mut child = c.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(format!("{PASS}\nignored\n").as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASS}\nignored\n").as_bytes())
+        .unwrap();
     assert!(child.wait_with_output().unwrap().status.success());
 }
 
@@ -101,7 +131,12 @@ fn passphrase_change_and_recovery_key() {
     e.fails(&["ls"]);
     let with_new = |args: &[&str]| {
         std::process::Command::new(bin())
-            .args(["--vault", e.vault.to_str().unwrap(), "--passphrase-file", newp.to_str().unwrap()])
+            .args([
+                "--vault",
+                e.vault.to_str().unwrap(),
+                "--passphrase-file",
+                newp.to_str().unwrap(),
+            ])
             .args(args)
             .output()
             .unwrap()
@@ -114,7 +149,12 @@ fn passphrase_change_and_recovery_key() {
     std::fs::write(&third, "third passphrase here\n").unwrap();
     let o = std::process::Command::new(bin())
         .args(["--vault", e.vault.to_str().unwrap(), "recover"])
-        .args(["--recovery-key-file", rk.to_str().unwrap(), "--new-passphrase-file", third.to_str().unwrap()])
+        .args([
+            "--recovery-key-file",
+            rk.to_str().unwrap(),
+            "--new-passphrase-file",
+            third.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -127,12 +167,26 @@ fn passphrase_change_and_recovery_key() {
     std::fs::write(&rk, typo).unwrap();
     let o = std::process::Command::new(bin())
         .args(["--vault", e.vault.to_str().unwrap(), "recover"])
-        .args(["--recovery-key-file", rk.to_str().unwrap(), "--new-passphrase-file", third.to_str().unwrap()])
+        .args([
+            "--recovery-key-file",
+            rk.to_str().unwrap(),
+            "--new-passphrase-file",
+            third.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&o.stderr).contains("mistyped"));
     let log = e.ok(&["log", "--verify"]);
-    for ev in ["create", "unlock", "add", "export", "passphrase_change", "recover", "failed_unlock", "lock"] {
+    for ev in [
+        "create",
+        "unlock",
+        "add",
+        "export",
+        "passphrase_change",
+        "recover",
+        "failed_unlock",
+        "lock",
+    ] {
         assert!(log.contains(&format!("\t{ev}\t")), "no {ev} in log:\n{log}");
     }
 }
@@ -143,7 +197,13 @@ fn weak_passphrases_and_existing_vaults_are_refused() {
     let p = t.path().join("p");
     std::fs::write(&p, "short\n").unwrap();
     let o = std::process::Command::new(bin())
-        .args(["--vault", t.path().join("v").to_str().unwrap(), "--passphrase-file", p.to_str().unwrap(), "init"])
+        .args([
+            "--vault",
+            t.path().join("v").to_str().unwrap(),
+            "--passphrase-file",
+            p.to_str().unwrap(),
+            "init",
+        ])
         .output()
         .unwrap();
     assert!(!o.status.success());
@@ -155,9 +215,17 @@ fn weak_passphrases_and_existing_vaults_are_refused() {
 
 #[test]
 fn every_command_has_help() {
-    for c in ["init", "add", "ls", "get", "export", "rm", "passwd", "recover", "repair", "verify", "log"] {
-        let o = std::process::Command::new(bin()).args([c, "--help"]).output().unwrap();
-        assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("Usage"), "{c}");
+    for c in [
+        "init", "add", "ls", "get", "export", "rm", "passwd", "recover", "repair", "verify", "log",
+    ] {
+        let o = std::process::Command::new(bin())
+            .args([c, "--help"])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success() && String::from_utf8_lossy(&o.stdout).contains("Usage"),
+            "{c}"
+        );
     }
 }
 
@@ -176,8 +244,14 @@ fn rm_removes_and_export_all_resolves_clashes() {
     std::fs::write(dir.join("same.txt"), b"pre-existing").unwrap();
     let out = e.ok(&["export", "--all", dir.to_str().unwrap()]);
     assert_eq!(out.lines().count(), 2);
-    assert_eq!(std::fs::read(dir.join("same.txt")).unwrap(), b"pre-existing");
-    let mut got: Vec<Vec<u8>> = ["same (1).txt", "same (2).txt"].iter().map(|n| std::fs::read(dir.join(n)).unwrap()).collect();
+    assert_eq!(
+        std::fs::read(dir.join("same.txt")).unwrap(),
+        b"pre-existing"
+    );
+    let mut got: Vec<Vec<u8>> = ["same (1).txt", "same (2).txt"]
+        .iter()
+        .map(|n| std::fs::read(dir.join(n)).unwrap())
+        .collect();
     got.sort();
     assert_eq!(got, [b"one".to_vec(), b"two".to_vec()]);
     assert!(no_temp_files_in(&dir));

@@ -34,9 +34,17 @@ fn assert_detected(s: &Setup, bad: &[&str], what: &str) {
     }
     let (ok, report) = s.e.verify_json();
     assert!(!ok, "{what}: verify passed");
-    let named: Vec<&str> = report["problems"].as_array().unwrap().iter().filter_map(|p| p["id"].as_str()).collect();
+    let named: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
     for id in bad {
-        assert!(named.contains(id), "{what}: verify did not name {id}: {report}");
+        assert!(
+            named.contains(id),
+            "{what}: verify did not name {id}: {report}"
+        );
     }
     let text = s.e.run(&["verify"]);
     assert!(!text.status.success());
@@ -78,7 +86,14 @@ fn flipped_bytes_anywhere_in_a_blob() {
 
 #[test]
 fn truncation_at_and_between_chunk_boundaries() {
-    for cut in ["to zero", "inside header", "after header", "at a boundary", "mid-chunk", "last byte"] {
+    for cut in [
+        "to zero",
+        "inside header",
+        "after header",
+        "at a boundary",
+        "mid-chunk",
+        "last byte",
+    ] {
         let s = setup();
         mutate(&s.e.blob(&s.b), |b| {
             let h = header_len(b);
@@ -113,7 +128,10 @@ fn appended_data_and_reordered_chunks() {
     let s = setup();
     mutate(&s.e.blob(&s.a), |b| {
         let h = header_len(b);
-        let (c0, c1) = (b[h..h + ENC_CHUNK].to_vec(), b[h + ENC_CHUNK..h + 2 * ENC_CHUNK].to_vec());
+        let (c0, c1) = (
+            b[h..h + ENC_CHUNK].to_vec(),
+            b[h + ENC_CHUNK..h + 2 * ENC_CHUNK].to_vec(),
+        );
         b[h..h + ENC_CHUNK].copy_from_slice(&c1);
         b[h + ENC_CHUNK..h + 2 * ENC_CHUNK].copy_from_slice(&c0);
     });
@@ -154,12 +172,21 @@ fn index_rows_deleted_or_edited() {
     let s = setup();
     let conn = rusqlite::Connection::open(s.e.vault.join("index.sqlite")).unwrap();
     let id = coffer_id(&s.c);
-    conn.execute("DELETE FROM documents WHERE id = ?1", [&id[..]]).unwrap();
+    conn.execute("DELETE FROM documents WHERE id = ?1", [&id[..]])
+        .unwrap();
     drop(conn);
     let (ok, report) = s.e.verify_json();
     assert!(!ok);
-    let codes: Vec<&str> = report["problems"].as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap()).collect();
-    assert!(codes.contains(&"manifest_mismatch") && codes.contains(&"unindexed_blob"), "{codes:?}");
+    let codes: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"manifest_mismatch") && codes.contains(&"unindexed_blob"),
+        "{codes:?}"
+    );
 
     let s = setup();
     let conn = rusqlite::Connection::open(s.e.vault.join("index.sqlite")).unwrap();
@@ -183,10 +210,15 @@ fn deleting_the_index_and_repairing_brings_every_document_back() {
     let err = s.e.fails(&["ls"]);
     assert!(err.contains("repair"), "{err}");
     let out = s.e.ok(&["repair"]);
-    assert_eq!(out.lines().filter(|l| l.starts_with("recovered\t")).count(), 3);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("recovered\t")).count(),
+        3
+    );
     // Same ids, names and sizes (times come from the blobs).
     let strip = |s: &str| -> Vec<String> {
-        s.lines().map(|l| l.split('\t').take(3).collect::<Vec<_>>().join("\t")).collect()
+        s.lines()
+            .map(|l| l.split('\t').take(3).collect::<Vec<_>>().join("\t"))
+            .collect()
     };
     assert_eq!(strip(&s.e.ok(&["ls"])), strip(&before));
     assert_eq!(s.e.get(&s.a).unwrap(), pattern(3 * CHUNK + 100, 1));
@@ -197,7 +229,11 @@ fn deleting_the_index_and_repairing_brings_every_document_back() {
 #[test]
 fn a_corrupt_index_is_repaired_and_a_bad_blob_is_reported() {
     let s = setup();
-    fs::write(s.e.vault.join("index.sqlite"), b"this is not a database at all, sorry").unwrap();
+    fs::write(
+        s.e.vault.join("index.sqlite"),
+        b"this is not a database at all, sorry",
+    )
+    .unwrap();
     let _ = fs::remove_file(s.e.vault.join("index.sqlite-wal"));
     let _ = fs::remove_file(s.e.vault.join("index.sqlite-shm"));
     s.e.fails(&["ls"]);
@@ -206,10 +242,16 @@ fn a_corrupt_index_is_repaired_and_a_bad_blob_is_reported() {
         b[n - 3] ^= 1
     });
     let o = s.e.run(&["repair"]);
-    assert!(!o.status.success(), "repair must say it could not recover everything");
+    assert!(
+        !o.status.success(),
+        "repair must say it could not recover everything"
+    );
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains(&format!("unrecoverable\t{}", s.c)), "{out}");
-    assert_eq!(out.lines().filter(|l| l.starts_with("recovered\t")).count(), 2);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("recovered\t")).count(),
+        2
+    );
     assert_eq!(s.e.get(&s.b).unwrap(), pattern(2 * CHUNK, 2));
 }
 
@@ -228,7 +270,10 @@ fn audit_log_edits_and_truncation_are_detected() {
         drop(conn);
         let o = s.e.run(&["log", "--verify"]);
         assert!(!o.status.success(), "{what}");
-        assert!(String::from_utf8_lossy(&o.stdout).contains("chain: BROKEN"), "{what}");
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("chain: BROKEN"),
+            "{what}"
+        );
         assert!(!s.e.run(&["verify"]).status.success(), "{what}");
     }
 }
@@ -239,7 +284,12 @@ fn header_parameters_and_generation_are_authenticated() {
     // generation, slot count and kind).
     // Each change keeps the value in the accepted range, so only the
     // authentication can catch it.
-    for (what, at, x) in [("kdf memory", 38, 0x01), ("kdf passes", 43, 0x02), ("generation", 33, 0x02), ("slot salt", 60, 0x01)] {
+    for (what, at, x) in [
+        ("kdf memory", 38, 0x01),
+        ("kdf passes", 43, 0x02),
+        ("generation", 33, 0x02),
+        ("slot salt", 60, 0x01),
+    ] {
         let s = setup();
         mutate(&s.e.vault.join("coffer.header"), |b| b[at] ^= x);
         let err = s.e.fails(&["ls"]);
@@ -248,5 +298,7 @@ fn header_parameters_and_generation_are_authenticated() {
 }
 
 fn coffer_id(hex: &str) -> Vec<u8> {
-    (0..16).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect()
+    (0..16)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
 }

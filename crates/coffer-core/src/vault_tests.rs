@@ -229,3 +229,59 @@ fn repair_rebuilds_everything_from_blobs() {
     assert_eq!(names, ["a.txt", "b.pdf"]);
     assert!(v.verify(&mut |_| {}).unwrap().ok);
 }
+
+/// Names that a forged or older index could hold: the export still writes
+/// only inside the chosen folder, never through a symlink already there.
+#[cfg(unix)]
+#[test]
+fn export_never_writes_outside_the_folder_even_with_hostile_stored_names() {
+    let (t, v, _) = new_vault();
+    let corpus: Vec<String> =
+        serde_json::from_str(include_str!("../../../testdata/hostile-names.json")).unwrap();
+    let mut ids = Vec::new();
+    for (i, n) in corpus.iter().enumerate() {
+        // Bypass input validation on purpose, as a tampered index would.
+        let s = v
+            .stage(
+                n.clone(),
+                vec![],
+                &format!("doc {i}").into_bytes()[..],
+                &mut |_| {},
+            )
+            .unwrap();
+        let mut done = Vec::new();
+        v.commit_staged(vec![s], &mut done, &mut |_| {}).unwrap();
+        ids.push(done.remove(0).id);
+    }
+    let outside = t.path().join("outside");
+    fs::create_dir(&outside).unwrap();
+    let export = t.path().join("export");
+    fs::create_dir(&export).unwrap();
+    // Traps: symlinks named like the sanitized names, to a file and a folder outside.
+    fs::write(outside.join("victim"), b"untouched").unwrap();
+    for n in ["_", "_etc_passwd", "..._", "_CON", "a_b"] {
+        std::os::unix::fs::symlink(outside.join("victim"), export.join(n)).unwrap();
+    }
+    std::os::unix::fs::symlink(&outside, export.join("report_.pdf")).unwrap();
+
+    let written = v.export_all(&export, &mut |_| {}).unwrap();
+    assert_eq!(written.len(), corpus.len());
+    for (_, p) in &written {
+        assert_eq!(p.parent(), Some(export.as_path()), "{p:?}");
+        let md = fs::symlink_metadata(p).unwrap();
+        assert!(md.file_type().is_file(), "{p:?}");
+    }
+    assert_eq!(fs::read(outside.join("victim")).unwrap(), b"untouched");
+    assert_eq!(fs::read_dir(&outside).unwrap().count(), 1);
+    // Every document landed, once, in the export folder.
+    let regular = fs::read_dir(&export)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_type().unwrap().is_file())
+        .count();
+    assert_eq!(regular, corpus.len());
+    assert!(fs::read_dir(&export)
+        .unwrap()
+        .flatten()
+        .all(|e| !e.file_name().to_string_lossy().ends_with(".tmp")));
+}

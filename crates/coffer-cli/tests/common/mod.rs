@@ -25,7 +25,12 @@ impl Env {
         let vault = tmp.path().join("vault");
         let pass_file = tmp.path().join("pass");
         std::fs::write(&pass_file, format!("{PASS}\n")).unwrap();
-        let mut e = Env { tmp, vault, pass_file, recovery_key: String::new() };
+        let mut e = Env {
+            tmp,
+            vault,
+            pass_file,
+            recovery_key: String::new(),
+        };
         let out = e.ok(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"]);
         e.recovery_key = out.lines().last().unwrap().to_owned();
         assert_eq!(e.recovery_key.len(), 69, "{out}");
@@ -38,7 +43,10 @@ impl Env {
 
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
-        c.arg("--vault").arg(&self.vault).arg("--passphrase-file").arg(&self.pass_file);
+        c.arg("--vault")
+            .arg(&self.vault)
+            .arg("--passphrase-file")
+            .arg(&self.pass_file);
         c.args(args).stdin(Stdio::null()).env_remove("COFFER_LOG");
         c
     }
@@ -50,16 +58,28 @@ impl Env {
     /// Runs and asserts success; returns standard output.
     pub fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);
-        assert!(o.status.success(), "coffer {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "coffer {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8(o.stdout).unwrap()
     }
 
     /// Runs and asserts failure; returns standard error.
     pub fn fails(&self, args: &[&str]) -> String {
         let o = self.run(args);
-        assert!(!o.status.success(), "coffer {args:?} should fail; stdout: {}", String::from_utf8_lossy(&o.stdout));
+        assert!(
+            !o.status.success(),
+            "coffer {args:?} should fail; stdout: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
         let err = String::from_utf8(o.stderr).unwrap();
-        assert_eq!(err.lines().count(), 1, "one clear line on stderr, got: {err}");
+        assert_eq!(
+            err.lines().count(),
+            1,
+            "one clear line on stderr, got: {err}"
+        );
         err
     }
 
@@ -97,9 +117,14 @@ impl Env {
 }
 
 pub fn pattern(n: usize, seed: u8) -> Vec<u8> {
-    (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 8) as u8).collect()
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 8) as u8)
+        .collect()
 }
 
 pub fn no_temp_files_in(dir: &Path) -> bool {
-    std::fs::read_dir(dir).unwrap().flatten().all(|e| !e.file_name().to_string_lossy().ends_with(".tmp"))
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .all(|e| !e.file_name().to_string_lossy().ends_with(".tmp"))
 }
