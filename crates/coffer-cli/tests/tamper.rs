@@ -1,6 +1,8 @@
 //! Every kind of corruption the format promises to detect is detected by both
 //! `get` (which then writes nothing) and `verify` (which names the document).
 
+#![allow(clippy::unwrap_used)] // helpers of tests: a panic here is a failed test
+
 mod common;
 use common::*;
 use std::fs;

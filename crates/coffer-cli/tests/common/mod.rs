@@ -1,5 +1,6 @@
 //! A vault in a temporary folder and a way to run the real `coffer` binary on it.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // helpers of tests: a panic here is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
