@@ -6,7 +6,7 @@ use std::path::{Component, Path};
 
 fn corpus() -> Vec<String> {
     let text = include_str!("../../../testdata/hostile-names.json");
-    serde_json::from_str(text).unwrap()
+    serde_json::from_str(text).expect("the corpus is a JSON array of strings")
 }
 
 #[test]
