@@ -123,8 +123,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Ls { query, json } => {
             let vault = unlock(&dir, &mut secrets)?;
-            let docs = vault.list(query.as_deref())?;
-            let mut out = std::io::stdout().lock();
+            let catalog = vault.catalog()?;
+            let docs: Vec<&coffer_core::DocumentInfo> = match query.as_deref() {
+                None => catalog.all().iter().collect(),
+                Some(q) => catalog.search(q),
+            };
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             if json {
                 let _ = writeln!(
                     out,
@@ -132,18 +136,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     serde_json::to_string_pretty(&docs).expect("documents serialize")
                 );
             } else {
-                for d in &docs {
-                    let _ = writeln!(
-                        out,
-                        "{}\t{}\t{}\t{}\t{}",
-                        d.id,
-                        d.name,
-                        d.size,
-                        d.added,
-                        d.tags.join(",")
-                    );
-                }
+                let mut text = String::with_capacity(docs.len() * 80);
+                coffer_core::catalog::write_listing(docs.iter().copied(), &mut text);
+                let _ = out.write_all(text.as_bytes());
             }
+            out.flush()
+                .map_err(|e| CliError::Usage(format!("cannot write the listing: {e}")))?;
+            drop(out);
             vault.lock()?;
         }
         Command::Get { id, out, force } => {

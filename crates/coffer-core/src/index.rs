@@ -265,6 +265,51 @@ pub fn for_each_live(conn: &Connection, mut f: impl FnMut(DocRow) -> Result<()>)
     Ok(())
 }
 
+/// The id, size and sealed metadata of every live row, read without a copy
+/// per row: sealed records are laid end to end in `arena`.
+pub struct LiveMeta {
+    /// Ids.
+    pub ids: Vec<[u8; 16]>,
+    /// Plaintext sizes.
+    pub sizes: Vec<u64>,
+    /// `arena[ranges[i].0..ranges[i].1]` is row i's sealed metadata.
+    pub ranges: Vec<(usize, usize)>,
+    /// The sealed records.
+    pub arena: Vec<u8>,
+}
+
+/// Reads [`LiveMeta`] in one pass.
+pub fn scan_live_meta(conn: &Connection) -> Result<LiveMeta> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT id, size, meta FROM documents WHERE state = {LIVE}"
+    ))?;
+    let mut rows = st.query([])?;
+    let mut m = LiveMeta {
+        ids: Vec::new(),
+        sizes: Vec::new(),
+        ranges: Vec::new(),
+        arena: Vec::new(),
+    };
+    while let Some(r) = rows.next()? {
+        let id: [u8; 16] = r
+            .get_ref(0)?
+            .as_blob()
+            .map_err(|_| Error::IndexTampered("a document id is not a blob"))?
+            .try_into()
+            .map_err(|_| Error::IndexTampered("a document id is not 16 bytes"))?;
+        let meta = r
+            .get_ref(2)?
+            .as_blob()
+            .map_err(|_| Error::IndexTampered("sealed metadata is not a blob"))?;
+        let start = m.arena.len();
+        m.arena.extend_from_slice(meta);
+        m.ids.push(id);
+        m.sizes.push(r.get::<_, i64>(1)? as u64);
+        m.ranges.push((start, m.arena.len()));
+    }
+    Ok(m)
+}
+
 /// Ids of every row in any state.
 pub fn all_ids(conn: &Connection) -> Result<std::collections::HashSet<[u8; 16]>> {
     let mut st = conn.prepare("SELECT id FROM documents")?;

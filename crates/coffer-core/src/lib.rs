@@ -14,6 +14,7 @@
 //! | [`recovery`] | the recovery key's text form                                |
 //! | [`stream`]   | the chunked STREAM AEAD for document contents               |
 //! | [`blob`]     | one document's ciphertext file                              |
+//! | [`catalog`]  | the decrypted catalog, searched in memory                   |
 //! | [`meta`]     | sealed document metadata (name, type, tags, time)           |
 //! | [`names`]    | what a document name may be, at input and at output          |
 //! | [`index`]    | the SQLite index, its migrations and the manifest           |
@@ -25,6 +26,7 @@
 
 pub mod audit;
 pub mod blob;
+pub mod catalog;
 pub mod crypto;
 pub mod error;
 pub mod fsutil;

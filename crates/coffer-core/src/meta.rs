@@ -9,17 +9,18 @@
 //! [`crate::blob`]) so that `repair` can rebuild the index from blobs alone.
 
 use crate::crypto::{self, NONCE_LEN};
-use crate::names;
 use crate::secret::Key32;
 use ring::aead;
+use std::borrow::Cow;
 
 /// Metadata of one document, in the clear (only ever in memory).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Metadata {
     /// The file name it was stored under.
     pub name: String,
-    /// Its media type (guessed from the extension at import).
-    pub media_type: String,
+    /// Its media type (guessed from the extension at import); the known ones
+    /// are shared, not allocated per document.
+    pub media_type: Cow<'static, str>,
     /// User tags.
     pub tags: Vec<String>,
     /// When it was added, in Unix milliseconds.
@@ -64,7 +65,7 @@ impl Metadata {
         let n = u16::from_be_bytes(take(2)?.try_into().ok()?) as usize;
         let name = String::from_utf8(take(n)?.to_vec()).ok()?;
         let n = take(1)?[0] as usize;
-        let media_type = String::from_utf8(take(n)?.to_vec()).ok()?;
+        let media_type = intern_media_type(std::str::from_utf8(take(n)?).ok()?);
         let added_ms = i64::from_be_bytes(take(8)?.try_into().ok()?);
         let count = take(1)?[0] as usize;
         let mut tags = Vec::with_capacity(count);
@@ -123,53 +124,94 @@ impl MetaSealer {
 
     /// Opens a sealed record; `None` if it fails authentication or parsing.
     pub fn open(&self, doc_id: &[u8; 16], sealed: &[u8]) -> Option<Metadata> {
+        let mut scratch = zeroize::Zeroizing::new(Vec::new());
+        self.open_with(doc_id, sealed, &mut scratch)
+    }
+
+    /// [`MetaSealer::open`] decrypting in a caller's buffer, so that a listing
+    /// of many records allocates (and wipes) one buffer. The caller wipes it.
+    pub fn open_with(
+        &self,
+        doc_id: &[u8; 16],
+        sealed: &[u8],
+        scratch: &mut Vec<u8>,
+    ) -> Option<Metadata> {
         let (nonce, ct) = sealed.split_at_checked(NONCE_LEN)?;
         if ct.len() > MAX_ENCODED + crypto::TAG_LEN {
             return None;
         }
-        let mut buf = zeroize::Zeroizing::new(ct.to_vec());
+        scratch.clear();
+        scratch.extend_from_slice(ct);
         let pt = self
             .key
             .open_in_place(
                 aead::Nonce::assume_unique_for_key(nonce.try_into().ok()?),
                 aead::Aad::from(Self::aad(doc_id)),
-                buf.as_mut_slice(),
+                scratch.as_mut_slice(),
             )
             .ok()?;
         Metadata::decode(pt)
     }
 }
 
+/// Extensions and the media type each maps to.
+const MEDIA_TYPES: &[(&[&str], &str)] = &[
+    (&["pdf"], "application/pdf"),
+    (&["txt", "text", "log"], "text/plain"),
+    (&["md"], "text/markdown"),
+    (&["csv"], "text/csv"),
+    (&["json"], "application/json"),
+    (&["xml"], "application/xml"),
+    (&["html", "htm"], "text/html"),
+    (&["png"], "image/png"),
+    (&["jpg", "jpeg"], "image/jpeg"),
+    (&["gif"], "image/gif"),
+    (&["webp"], "image/webp"),
+    (&["heic"], "image/heic"),
+    (&["tif", "tiff"], "image/tiff"),
+    (&["doc"], "application/msword"),
+    (
+        &["docx"],
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+    (
+        &["xlsx"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    (
+        &["pptx"],
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ),
+    (&["odt"], "application/vnd.oasis.opendocument.text"),
+    (&["ods"], "application/vnd.oasis.opendocument.spreadsheet"),
+    (&["zip"], "application/zip"),
+    (&["gz", "tgz"], "application/gzip"),
+    (&["pem", "crt", "key"], "application/x-pem-file"),
+    (&["asc", "gpg", "pgp"], "application/pgp-encrypted"),
+    (&["kdbx"], "application/x-keepass2"),
+];
+const OCTET_STREAM: &str = "application/octet-stream";
+
 /// A media type from the name's extension; `application/octet-stream` when
 /// unknown. Only used for display and for the app's icons.
 pub fn guess_media_type(name: &str) -> &'static str {
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
-    match ext.as_deref() {
-        Some("pdf") => "application/pdf",
-        Some("txt" | "text" | "log") => "text/plain",
-        Some("md") => "text/markdown",
-        Some("csv") => "text/csv",
-        Some("json") => "application/json",
-        Some("xml") => "application/xml",
-        Some("html" | "htm") => "text/html",
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("gif") => "image/gif",
-        Some("webp") => "image/webp",
-        Some("heic") => "image/heic",
-        Some("tif" | "tiff") => "image/tiff",
-        Some("doc") => "application/msword",
-        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        Some("pptx") => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        Some("odt") => "application/vnd.oasis.opendocument.text",
-        Some("ods") => "application/vnd.oasis.opendocument.spreadsheet",
-        Some("zip") => "application/zip",
-        Some("gz" | "tgz") => "application/gzip",
-        Some("pem" | "crt" | "key") => "application/x-pem-file",
-        Some("asc" | "gpg" | "pgp") => "application/pgp-encrypted",
-        Some("kdbx") => "application/x-keepass2",
-        _ => "application/octet-stream",
+    let Some((_, ext)) = name.rsplit_once('.') else {
+        return OCTET_STREAM;
+    };
+    let ext = ext.to_ascii_lowercase();
+    MEDIA_TYPES
+        .iter()
+        .find(|(exts, _)| exts.contains(&ext.as_str()))
+        .map_or(OCTET_STREAM, |(_, t)| t)
+}
+
+fn intern_media_type(t: &str) -> Cow<'static, str> {
+    if t == OCTET_STREAM {
+        return Cow::Borrowed(OCTET_STREAM);
+    }
+    match MEDIA_TYPES.iter().find(|(_, k)| *k == t) {
+        Some((_, k)) => Cow::Borrowed(k),
+        None => Cow::Owned(t.to_owned()),
     }
 }
 
@@ -183,7 +225,6 @@ pub fn normalize_tags(tags: &[String]) -> Vec<String> {
         }
     }
     out.sort_by_key(|a| a.to_lowercase());
-    let _ = names::MAX_TAGS;
     out
 }
 
@@ -194,7 +235,7 @@ mod tests {
     fn sample() -> Metadata {
         Metadata {
             name: "Contrat signé.pdf".into(),
-            media_type: "application/pdf".into(),
+            media_type: Cow::Borrowed("application/pdf"),
             tags: vec!["legal".into(), "2026".into()],
             added_ms: 1_795_310_445_123,
         }

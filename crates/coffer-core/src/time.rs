@@ -13,6 +13,14 @@ pub fn now_ms() -> i64 {
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ` for Unix milliseconds.
 pub fn rfc3339(ms: i64) -> String {
+    let mut s = String::with_capacity(24);
+    write_rfc3339(ms, &mut s);
+    s
+}
+
+/// Appends [`rfc3339`]'s text to `out` without allocating (listings print
+/// one per document).
+pub fn write_rfc3339(ms: i64, out: &mut String) {
     let secs = ms.div_euclid(1000);
     let milli = ms.rem_euclid(1000);
     let days = secs.div_euclid(86_400);
@@ -27,12 +35,25 @@ pub fn rfc3339(ms: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{milli:03}Z",
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60
-    )
+    let digits = |out: &mut String, v: i64, n: u32| {
+        for i in (0..n).rev() {
+            out.push(char::from(b'0' + (v / 10i64.pow(i) % 10) as u8));
+        }
+    };
+    digits(out, y.clamp(0, 9999), 4);
+    out.push('-');
+    digits(out, m, 2);
+    out.push('-');
+    digits(out, d, 2);
+    out.push('T');
+    digits(out, sod / 3600, 2);
+    out.push(':');
+    digits(out, sod / 60 % 60, 2);
+    out.push(':');
+    digits(out, sod % 60, 2);
+    out.push('.');
+    digits(out, milli, 3);
+    out.push('Z');
 }
 
 #[cfg(test)]
@@ -45,5 +66,6 @@ mod tests {
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(rfc3339(1_795_310_445_123), "2026-11-22T01:20:45.123Z");
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(rfc3339(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
     }
 }

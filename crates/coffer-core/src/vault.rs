@@ -18,6 +18,7 @@
 
 use crate::audit::{self, Event};
 use crate::blob;
+use crate::catalog::Catalog;
 use crate::crypto;
 use crate::fsutil::{self, TempFile};
 use crate::header::{Header, Slot, SlotKind, Unlocker};
@@ -72,7 +73,13 @@ impl DocumentId {
 
 impl fmt::Display for DocumentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crypto::hex(&self.0))
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut buf = [0u8; 32];
+        for (i, b) in self.0.iter().enumerate() {
+            buf[2 * i] = DIGITS[(b >> 4) as usize];
+            buf[2 * i + 1] = DIGITS[(b & 15) as usize];
+        }
+        f.write_str(std::str::from_utf8(&buf).expect("hex digits are ASCII"))
     }
 }
 
@@ -91,30 +98,43 @@ pub struct AddOptions {
     pub tags: Vec<String>,
 }
 
-/// A document as listed.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// A document as listed. In JSON it also carries `added`, the time in RFC 3339.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentInfo {
-    /// Its id (32 hex digits).
-    pub id: String,
+    /// Its id (32 hex digits when shown).
+    pub id: DocumentId,
     /// Stored name.
     pub name: String,
     /// Plaintext size in bytes.
     pub size: u64,
     /// Media type.
-    pub media_type: String,
+    pub media_type: std::borrow::Cow<'static, str>,
     /// Tags.
     pub tags: Vec<String>,
-    /// When it was added (RFC 3339, UTC).
-    pub added: String,
     /// When it was added (Unix milliseconds).
     pub added_ms: i64,
 }
 
+impl serde::Serialize for DocumentInfo {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("DocumentInfo", 7)?;
+        st.serialize_field("id", &self.id.to_string())?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("size", &self.size)?;
+        st.serialize_field("media_type", &self.media_type)?;
+        st.serialize_field("tags", &self.tags)?;
+        st.serialize_field("added", &self.added())?;
+        st.serialize_field("added_ms", &self.added_ms)?;
+        st.end()
+    }
+}
+
 impl DocumentInfo {
-    fn new(id: &[u8; 16], size: u64, m: Metadata) -> Self {
+    /// Builds the listing of a document from its decrypted metadata.
+    pub fn from_meta(id: &[u8; 16], size: u64, m: Metadata) -> Self {
         DocumentInfo {
-            id: crypto::hex(id),
-            added: crate::time::rfc3339(m.added_ms),
+            id: DocumentId(*id),
             added_ms: m.added_ms,
             name: m.name,
             size,
@@ -123,15 +143,9 @@ impl DocumentInfo {
         }
     }
 
-    /// Whether it matches a search: `tag:T` matches a tag exactly (ignoring
-    /// case); anything else is a case-insensitive substring of the name or a tag.
-    pub fn matches(&self, query: &str) -> bool {
-        if let Some(t) = query.strip_prefix("tag:") {
-            return self.tags.iter().any(|x| x.eq_ignore_ascii_case(t));
-        }
-        let q = query.to_lowercase();
-        self.name.to_lowercase().contains(&q)
-            || self.tags.iter().any(|t| t.to_lowercase().contains(&q))
+    /// When it was added, RFC 3339 in UTC.
+    pub fn added(&self) -> String {
+        crate::time::rfc3339(self.added_ms)
     }
 }
 
@@ -666,7 +680,7 @@ impl Vault {
         }
         let id = DocumentId::random();
         let m = Metadata {
-            media_type: meta::guess_media_type(&name).to_owned(),
+            media_type: meta::guess_media_type(&name).into(),
             name,
             tags,
             added_ms: crate::time::now_ms(),
@@ -697,7 +711,7 @@ impl Vault {
             row.entry_mac = row.compute_mac(&self.k_manifest);
             debug!(id = %id, size = sealed.size, "blob written");
             Ok(Staged {
-                info: DocumentInfo::new(&id.0, sealed.size, m.clone()),
+                info: DocumentInfo::from_meta(&id.0, sealed.size, m.clone()),
                 row,
                 shard,
             })
@@ -747,33 +761,22 @@ impl Vault {
 
     // ----- reading -------------------------------------------------------------
 
-    /// Every document, or those matching `query` (see [`DocumentInfo::matches`]),
-    /// sorted by name.
+    /// The decrypted catalog of every document (see [`Catalog`]).
     #[instrument(skip_all)]
+    pub fn catalog(&self) -> Result<Catalog> {
+        let c = Catalog::load(&self.conn, &self.sealer)?;
+        debug!(count = c.len(), "catalog loaded");
+        Ok(c)
+    }
+
+    /// Every document, or those matching `query` (see [`Catalog::search`]),
+    /// sorted by name.
     pub fn list(&self, query: Option<&str>) -> Result<Vec<DocumentInfo>> {
-        let mut out = Vec::new();
-        index::for_each_live(&self.conn, |r| {
-            let m = self
-                .sealer
-                .open(&r.id, &r.meta)
-                .ok_or_else(|| Error::Corrupt {
-                    id: crypto::hex(&r.id),
-                    reason: "its metadata in the index fails authentication",
-                })?;
-            let d = DocumentInfo::new(&r.id, r.size, m);
-            if query.is_none_or(|q| d.matches(q)) {
-                out.push(d);
-            }
-            Ok(())
-        })?;
-        out.sort_by(|a, b| {
-            a.name
-                .to_lowercase()
-                .cmp(&b.name.to_lowercase())
-                .then(a.added_ms.cmp(&b.added_ms))
-        });
-        debug!(count = out.len(), "listed");
-        Ok(out)
+        let c = self.catalog()?;
+        Ok(match query {
+            None => c.all().to_vec(),
+            Some(q) => c.search(q).into_iter().cloned().collect(),
+        })
     }
 
     /// Finds the live document whose id is `s` or starts with `s` (at least 6
@@ -826,7 +829,7 @@ impl Vault {
     /// One document's listing.
     pub fn info(&self, id: &DocumentId) -> Result<DocumentInfo> {
         let (r, m) = self.checked_row(id)?;
-        Ok(DocumentInfo::new(&id.0, r.size, m))
+        Ok(DocumentInfo::from_meta(&id.0, r.size, m))
     }
 
     /// Decrypts a document into `dst`, checking it against the index. On
@@ -900,7 +903,7 @@ impl Vault {
             audit::append(tx, &v.k_audit, st, Event::Export, &format!("id={id}"))
         })?;
         info!("document exported");
-        Ok(DocumentInfo::new(&id.0, r.size, m))
+        Ok(DocumentInfo::from_meta(&id.0, r.size, m))
     }
 
     /// Writes every document into `dir` under its stored name (made safe
@@ -941,7 +944,7 @@ impl Vault {
             self.write(|tx, st, v| {
                 audit::append(tx, &v.k_audit, st, Event::Export, &format!("id={id}"))
             })?;
-            out.push((DocumentInfo::new(&id.0, r.size, m), dest));
+            out.push((DocumentInfo::from_meta(&id.0, r.size, m), dest));
         }
         fsutil::sync_dir(dir).map_err(Error::io("flushing the export folder"))?;
         info!(count = out.len(), "documents exported");
@@ -1181,7 +1184,7 @@ impl Vault {
                         entry_mac: [0; 32],
                     };
                     row.entry_mac = row.compute_mac(&k_manifest);
-                    recovered.push(DocumentInfo::new(&id, o.size, o.meta));
+                    recovered.push(DocumentInfo::from_meta(&id, o.size, o.meta));
                     rows.push(row);
                 }
                 Err(e) => failed.push((crypto::hex(&id), e.to_string())),

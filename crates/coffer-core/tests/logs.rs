@@ -49,7 +49,7 @@ fn no_log_line_holds_a_secret_name_or_plaintext() {
                 &mut |_| {},
             )
             .unwrap();
-        let id = v.resolve(&d.id).unwrap();
+        let id = d.id;
         let _ = v.list(Some("Secret")).unwrap();
         v.export_to(&id, &t.path().join("out"), false, &mut |_| {})
             .unwrap();

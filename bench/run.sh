@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Coffer benchmarks (issue 2). Prints each measurement and the ratios the
+# issue sets as targets. Usage: bench/run.sh   (from the repository root)
+#
+#   COFFER_BENCH_MIB   size of the large file in MiB        (default 1024)
+#   COFFER_BENCH_DOCS  documents in the listing benchmark    (default 100000)
+#   COFFER_BENCH_RUNS  runs per measurement (median is used) (default 5)
+#   COFFER_BENCH_DIR   scratch folder, on the disk to measure (default: a new one in /var/tmp)
+#
+# Fixed costs (process start, Argon2id, the unlock and lock audit entries) are
+# removed by subtracting the same command on an empty file or vault.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MIB=${COFFER_BENCH_MIB:-1024}
+DOCS=${COFFER_BENCH_DOCS:-100000}
+RUNS=${COFFER_BENCH_RUNS:-5}
+WORK=${COFFER_BENCH_DIR:-$(mktemp -d /var/tmp/coffer-bench.XXXXXX)}
+mkdir -p "$WORK"
+trap 'rm -rf "$WORK"' EXIT
+
+if ! command -v age >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends age >/dev/null
+fi
+cargo build --release -q -p coffer-cli
+B=$PWD/target/release/coffer
+cd "$WORK"
+echo "correct horse battery staple" > pass
+# A moderate Argon2id: its time is subtracted anyway, and it sets the memory floor.
+KDF=(--kdf-memory-mib 64 --kdf-iterations 1)
+C() { "$B" --vault "$1" --passphrase-file pass "${@:2}"; }
+
+# ns of one run of a command (its output discarded, its status ignored)
+t() { local s; s=$(date +%s%N); "$@" >/dev/null 2>&1 || true; echo $(( $(date +%s%N) - s )); }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+ms() { awk -v n="$1" 'BEGIN {printf "%.1f", n/1e6}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }
+
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, disk: $(df -h . | awk 'NR==2 {print $1}')"
+echo "== preparing a ${MIB} MiB random file"
+head -c "$((MIB << 20))" /dev/urandom > big.bin
+: > empty.bin
+head -c 65536 /dev/urandom > small.bin
+age-keygen -o age.key 2>/dev/null
+AGE_PUB=$(age-keygen -y age.key)
+age -e -r "$AGE_PUB" -o big.age big.bin
+: | age -e -r "$AGE_PUB" -o empty.age
+C v init "${KDF[@]}" >/dev/null
+sync
+
+declare -A T
+for run in $(seq "$RUNS"); do
+  T[dd]+="$(t dd if=big.bin of=dd.out bs=1M conv=fsync) "; rm -f dd.out
+  T[add0]+="$(t C v add empty.bin) "
+  T[add]+="$(t C v add big.bin) "
+  T[age_e]+="$(t age -e -r "$AGE_PUB" -o out.age big.bin) "; rm -f out.age
+  T[age_e_sync]+="$(t sh -c "age -e -r '$AGE_PUB' -o out.age big.bin && sync out.age") "; rm -f out.age
+  id=$(C v ls big.bin | head -1 | cut -f1); id0=$(C v ls empty.bin | head -1 | cut -f1)
+  T[get0]+="$(t C v get "$id0" --out got0) "; rm -f got0
+  T[get]+="$(t C v get "$id" --out got) "; rm -f got
+  T[age_d]+="$(t age -d -i age.key -o out.bin big.age) "; rm -f out.bin
+  T[age_d0]+="$(t age -d -i age.key -o out.bin empty.age) "; rm -f out.bin
+  T[age_d_sync]+="$(t sh -c "age -d -i age.key -o out.bin big.age && sync out.bin") "; rm -f out.bin
+  C v rm "$id" >/dev/null; C v rm "$id0" >/dev/null
+done
+declare -A M
+for k in "${!T[@]}"; do M[$k]=$(echo "${T[$k]}" | tr ' ' '\n' | grep . | median); done
+add_net=$(( ${M[add]} - ${M[add0]} )); get_net=$(( ${M[get]} - ${M[get0]} ))
+echo "== import and export of ${MIB} MiB (median of $RUNS runs, ms)"
+echo "dd conv=fsync            $(ms "${M[dd]}")"
+echo "coffer add (net)         $(ms $add_net)   [add $(ms "${M[add]}") - add of an empty file $(ms "${M[add0]}")]"
+echo "age -e                   $(ms "${M[age_e]}")   (no fsync)"
+echo "age -e + sync of output  $(ms "${M[age_e_sync]}")"
+echo "coffer get (net)         $(ms $get_net)   [get $(ms "${M[get]}") - get of an empty document $(ms "${M[get0]}")]  (includes fsync)"
+echo "age -d                   $(ms "${M[age_d]}")   (no fsync; age -d of an empty file: $(ms "${M[age_d0]}"))"
+echo "age -d + sync of output  $(ms "${M[age_d_sync]}")"
+echo "RATIO add/dd             $(ratio $add_net "${M[dd]}")   (target <= 1.10)"
+echo "RATIO add/age-e          $(ratio $add_net "${M[age_e]}")   (target < 1; with age's output synced too: $(ratio $add_net "${M[age_e_sync]}"))"
+echo "RATIO get/age-d          $(ratio $get_net "${M[age_d]}")   (with age's output synced too: $(ratio $get_net "${M[age_d_sync]}"))"
+
+echo "== peak memory (max RSS, KiB)"
+rss() { /usr/bin/time -f %M "$B" --vault v --passphrase-file pass add "$1" 2>&1 >/dev/null | tail -1; }
+r_small=$(rss small.bin); r_big=$(rss big.bin)
+echo "coffer add 64 KiB file   $r_small"
+echo "coffer add ${MIB} MiB file  $r_big"
+echo "RSS growth               $(( (r_big - r_small) )) KiB   (target <= 8192)"
+rm -rf v
+
+echo "== $DOCS documents"
+mkdir docs
+python3 - "$DOCS" <<'PY'
+import os, sys
+n = int(sys.argv[1])
+for i in range(n):
+    with open(f"docs/doc-{i:06d}.txt", "wb") as f:
+        f.write(os.urandom(256 + (i * 7919) % 3840))
+PY
+C big init "${KDF[@]}" >/dev/null
+C empty init "${KDF[@]}" >/dev/null
+s=$(date +%s%N)
+(cd docs && find . -name '*.txt' -print0 | xargs -0 -n 5000 "$B" --vault ../big --passphrase-file ../pass add --tag bench >/dev/null)
+seed=$(( $(date +%s%N) - s ))
+echo "seeding: $DOCS documents in $(ms $seed) ms ($(awk -v n="$DOCS" -v t="$seed" 'BEGIN {printf "%.0f", n/(t/1e9)}') documents/s, each blob fsynced)"
+echo "== unlock, listing and search over $DOCS documents (in process, each phase on its own)"
+cd - >/dev/null
+COFFER_BENCH_VAULT="$WORK/big" COFFER_BENCH_PASSFILE="$WORK/pass" cargo bench -q -p coffer-core --bench catalog
+cd "$WORK"
+echo "== the same through the CLI, whole processes (median of $RUNS runs)"
+NOID=00000000000000000000000000000000
+declare -A L
+for run in $(seq "$RUNS"); do
+  L[unlock0]+="$(t C empty get $NOID --out x) "
+  L[unlock]+="$(t C big get $NOID --out x) "
+  L[ls]+="$(t C big ls) "
+  L[search]+="$(t C big ls doc-0999) "
+done
+declare -A N
+for k in "${!L[@]}"; do N[$k]=$(echo "${L[$k]}" | tr ' ' '\n' | grep . | median); done
+echo "coffer get (unknown id), empty vault   $(ms "${N[unlock0]}") ms   (process + Argon2id + audit entries)"
+echo "coffer get (unknown id), $DOCS docs  $(ms "${N[unlock]}") ms"
+echo "coffer ls, $DOCS docs                 $(ms "${N[ls]}") ms"
+echo "coffer ls doc-0999, $DOCS docs        $(ms "${N[search]}") ms"
