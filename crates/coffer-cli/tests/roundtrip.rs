@@ -258,3 +258,32 @@ fn rm_removes_and_export_all_resolves_clashes() {
     assert!(e.get(&a).is_ok());
     e.ok(&["verify"]);
 }
+
+#[test]
+fn nothing_readable_is_left_on_disk() {
+    let e = Env::new();
+    let name = "Diagnosis-Oncology-Q3.pdf";
+    let p = e.path(name);
+    std::fs::write(&p, b"PLAINTEXT-MARKER-7731 ".repeat(1000)).unwrap();
+    e.ok(&["add", p.to_str().unwrap(), "--tag", "TagMarker42"]);
+    e.ok(&["ls", "Diagnosis"]);
+    // Every byte of every file under the vault folder, SQLite WAL included.
+    let mut files = vec![e.vault.clone()];
+    let mut bytes = Vec::new();
+    while let Some(f) = files.pop() {
+        if f.is_dir() {
+            files.extend(std::fs::read_dir(&f).unwrap().flatten().map(|d| d.path()));
+        } else {
+            bytes.extend(std::fs::read(&f).unwrap());
+            let fname = f.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(!fname.contains("Diagnosis"), "a file is named after the document");
+        }
+    }
+    assert!(bytes.len() > 20_000);
+    let utf16 = |s: &str| s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect::<Vec<u8>>();
+    for needle in ["Diagnosis", "Oncology", "TagMarker42", "PLAINTEXT-MARKER", "application/pdf", PASS] {
+        for pat in [needle.as_bytes().to_vec(), utf16(needle)] {
+            assert!(!bytes.windows(pat.len()).any(|w| w == &pat[..]), "{needle:?} readable on disk");
+        }
+    }
+}

@@ -133,7 +133,18 @@ impl BlobHeader {
         doc_id: [u8; 16],
         metadata: &Metadata,
     ) -> (BlobHeader, BlobKeys) {
-        let salt: [u8; 32] = crypto::random_array();
+        Self::with_salt(master, doc_id, crypto::random_array(), metadata)
+    }
+
+    /// [`BlobHeader::new`] with a chosen salt. **Only for test vectors**: a
+    /// salt must never be reused, or two payloads share a key and nonces.
+    #[doc(hidden)]
+    pub fn with_salt(
+        master: &MasterKey,
+        doc_id: [u8; 16],
+        salt: [u8; 32],
+        metadata: &Metadata,
+    ) -> (BlobHeader, BlobKeys) {
         let keys = BlobKeys::derive(master, &salt, &doc_id);
         let encoded = Zeroizing::new(metadata.encode());
         let meta_len = (encoded.len() + TAG_LEN) as u32;
@@ -292,7 +303,23 @@ pub fn encrypt<R: Read, W: Write + Send>(
     dst: &mut W,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Sealed, Error> {
-    let (header, keys) = BlobHeader::new(master, doc_id, metadata);
+    encrypt_with_header(
+        BlobHeader::new(master, doc_id, metadata),
+        src,
+        dst,
+        progress,
+    )
+}
+
+/// [`encrypt`] under a header made by the caller. **Only for test vectors**
+/// (see [`BlobHeader::with_salt`]).
+#[doc(hidden)]
+pub fn encrypt_with_header<R: Read, W: Write + Send>(
+    (header, keys): (BlobHeader, BlobKeys),
+    src: R,
+    dst: &mut W,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Sealed, Error> {
     let mut enc = Encryptor::new(header.payload_key(&keys));
     let mut src = BufReader::with_capacity(CHUNK_SIZE, src);
     let header_len = header.as_bytes().len() as u64;

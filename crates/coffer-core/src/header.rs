@@ -175,6 +175,14 @@ impl Header {
         out
     }
 
+    /// The encoding with the MAC as stored (no key needed): what
+    /// [`Header::parse`] read, byte for byte.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.body();
+        out.extend_from_slice(&self.mac);
+        out
+    }
+
     /// Opens the first slot that `unlocker` fits and checks the MAC.
     pub fn unlock(&self, unlocker: &Unlocker<'_>) -> Result<MasterKey> {
         let master = self
