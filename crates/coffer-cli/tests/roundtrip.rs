@@ -276,14 +276,31 @@ fn nothing_readable_is_left_on_disk() {
         } else {
             bytes.extend(std::fs::read(&f).unwrap());
             let fname = f.file_name().unwrap().to_string_lossy().into_owned();
-            assert!(!fname.contains("Diagnosis"), "a file is named after the document");
+            assert!(
+                !fname.contains("Diagnosis"),
+                "a file is named after the document"
+            );
         }
     }
     assert!(bytes.len() > 20_000);
-    let utf16 = |s: &str| s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect::<Vec<u8>>();
-    for needle in ["Diagnosis", "Oncology", "TagMarker42", "PLAINTEXT-MARKER", "application/pdf", PASS] {
+    let utf16 = |s: &str| {
+        s.encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect::<Vec<u8>>()
+    };
+    for needle in [
+        "Diagnosis",
+        "Oncology",
+        "TagMarker42",
+        "PLAINTEXT-MARKER",
+        "application/pdf",
+        PASS,
+    ] {
         for pat in [needle.as_bytes().to_vec(), utf16(needle)] {
-            assert!(!bytes.windows(pat.len()).any(|w| w == &pat[..]), "{needle:?} readable on disk");
+            assert!(
+                !bytes.windows(pat.len()).any(|w| w == &pat[..]),
+                "{needle:?} readable on disk"
+            );
         }
     }
 }

@@ -152,12 +152,16 @@ impl Catalog {
 /// document, tab-separated: id, name, size, time added, comma-joined tags.
 pub fn write_listing<'a>(docs: impl IntoIterator<Item = &'a DocumentInfo>, out: &mut String) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let docs = docs.into_iter();
+    out.reserve(docs.size_hint().0 * 96);
     for d in docs {
-        for b in d.id.0 {
-            out.push(char::from(DIGITS[(b >> 4) as usize]));
-            out.push(char::from(DIGITS[(b & 15) as usize]));
+        let mut id = [0u8; 33];
+        for (i, b) in d.id.0.iter().enumerate() {
+            id[2 * i] = DIGITS[(b >> 4) as usize];
+            id[2 * i + 1] = DIGITS[(b & 15) as usize];
         }
-        out.push('\t');
+        id[32] = b'\t';
+        out.push_str(std::str::from_utf8(&id).expect("hex digits are ASCII"));
         out.push_str(&d.name);
         out.push('\t');
         let mut n = [0u8; 20];
