@@ -247,7 +247,6 @@ fn regenerate() {
             md,
             tags: c.tags,
             plaintext: c.plaintext.clone(),
-            master_key,
             vault_id,
             doc_id,
             salt,
