@@ -10,6 +10,8 @@
 //! Header vector fields: `passphrase` or `recovery_key`, `header` (hex),
 //! `master_key` (hex, expected on success).
 
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
 use coffer_core::blob::{self, BlobHeader};
 use coffer_core::crypto::{hex, unhex};
 use coffer_core::header::{Header, Slot, SlotKind, Unlocker};
