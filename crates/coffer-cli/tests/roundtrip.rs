@@ -304,3 +304,34 @@ fn nothing_readable_is_left_on_disk() {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn fifos_and_folders_are_refused_without_blocking_and_files_are_private() {
+    let e = Env::new();
+    let fifo = e.path("pipe");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let err = e.fails(&["add", fifo.to_str().unwrap()]);
+    assert!(err.contains("regular files"), "{err}");
+    let err = e.fails(&["add", e.tmp.path().to_str().unwrap()]);
+    assert!(
+        err.contains("regular files") || err.contains("name"),
+        "{err}"
+    );
+    e.add_bytes("x.txt", b"x");
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["index.sqlite", "coffer.header"] {
+        let mode = std::fs::metadata(e.vault.join(f))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode & 0o077, 0, "{f} is readable by others: {mode:o}");
+    }
+    let mode = std::fs::metadata(&e.vault).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+}

@@ -149,6 +149,13 @@ pub fn open(path: &Path, create: bool, migrate_lock: &Path) -> Result<Connection
         return Err(Error::IndexTampered("the index is missing"));
     }
     let mut conn = Connection::open_with_flags(path, flags)?;
+    #[cfg(unix)]
+    if create {
+        // Owner only, like the blobs (SQLite gives -wal and -shm the same mode).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(Error::io("restricting the index's permissions"))?;
+    }
     // Wait for another writer instead of failing at once.
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     // WAL: readers never block the writer; a crash never corrupts the file.

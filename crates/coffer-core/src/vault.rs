@@ -618,8 +618,13 @@ impl Vault {
         let mut batch: Vec<Staged> = Vec::new();
         let mut batch_bytes = 0u64;
         for (p, name) in paths.iter().zip(names) {
-            let staged = File::open(p)
+            // Refuse FIFOs and devices before opening: opening a FIFO blocks.
+            let staged = fs::metadata(p)
                 .map_err(Error::io("opening a file to add"))
+                .and_then(|md| match md.is_file() {
+                    true => File::open(p).map_err(Error::io("opening a file to add")),
+                    false => Err(Error::Invalid("only regular files can be added".into())),
+                })
                 .and_then(|f| {
                     let md = f.metadata().map_err(Error::io("reading a file to add"))?;
                     if !md.is_file() {
