@@ -47,7 +47,7 @@ fn a_full_disk_loses_nothing() {
     let pass = work.path().join("pass");
     std::fs::write(&pass, format!("{PASS}\n")).unwrap();
     let vault = mnt.join("vault");
-    let run = |args: &[&str]| {
+    let on = |vault: &Path, args: &[&str]| {
         Command::new(bin())
             .args([
                 "--vault",
@@ -59,6 +59,7 @@ fn a_full_disk_loses_nothing() {
             .output()
             .unwrap()
     };
+    let run = |args: &[&str]| on(&vault, args);
     assert!(
         run(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"])
             .status
@@ -95,18 +96,7 @@ fn a_full_disk_loses_nothing() {
     let dest_mnt = work.path().join("dest");
     let _d = Mount::new(&dest_mnt, "1m").expect("mount tmpfs as root");
     let big_vault = work.path().join("v2");
-    let run2 = |args: &[&str]| {
-        Command::new(bin())
-            .args([
-                "--vault",
-                big_vault.to_str().unwrap(),
-                "--passphrase-file",
-                pass.to_str().unwrap(),
-            ])
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run2 = |args: &[&str]| on(&big_vault, args);
     assert!(
         run2(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"])
             .status

@@ -109,7 +109,22 @@ pub struct DocRow {
     pub entry_mac: [u8; 32],
 }
 
+/// A row's values as SQL parameters.
+type RowParams<'a> = (&'a [u8], i64, i64, &'a [u8], &'a [u8], &'a [u8]);
+
 impl DocRow {
+    /// `?1..?6`: id, size, blob_len, header_hash, meta, entry_mac.
+    fn sql_params(&self) -> RowParams<'_> {
+        (
+            &self.id,
+            self.size as i64,
+            self.blob_len as i64,
+            &self.header_hash,
+            &self.meta,
+            &self.entry_mac,
+        )
+    }
+
     /// Computes `entry_mac`.
     pub fn compute_mac(&self, k: &Key32) -> [u8; 32] {
         crypto::hmac(
@@ -354,14 +369,7 @@ pub fn make_live(conn: &Connection, r: &DocRow) -> Result<()> {
             "UPDATE documents SET state = {LIVE}, size = ?2, blob_len = ?3, header_hash = ?4,
                   meta = ?5, entry_mac = ?6 WHERE id = ?1 AND state = {PENDING}"
         ),
-        params![
-            &r.id[..],
-            r.size as i64,
-            r.blob_len as i64,
-            &r.header_hash[..],
-            &r.meta,
-            &r.entry_mac[..]
-        ],
+        r.sql_params(),
     )?;
     if n != 1 {
         return Err(Error::IndexTampered("a pending document row vanished"));
@@ -376,14 +384,7 @@ pub fn insert_live(conn: &Connection, r: &DocRow) -> Result<()> {
             "INSERT INTO documents (id, state, size, blob_len, header_hash, meta, entry_mac)
                   VALUES (?1, {LIVE}, ?2, ?3, ?4, ?5, ?6)"
         ),
-        params![
-            &r.id[..],
-            r.size as i64,
-            r.blob_len as i64,
-            &r.header_hash[..],
-            &r.meta,
-            &r.entry_mac[..]
-        ],
+        r.sql_params(),
     )?;
     Ok(())
 }

@@ -359,21 +359,7 @@ impl Vault {
         lock.lock_shared()
             .map_err(Error::io("taking the vault lock"))?;
         info!("vault created");
-        let sealer = MetaSealer::new(&master.metadata_key());
-        Ok((
-            Vault {
-                dir: dir.to_owned(),
-                master,
-                header,
-                sealer,
-                k_manifest,
-                k_audit,
-                conn,
-                _lock: lock,
-                integrity: None,
-            },
-            rk,
-        ))
+        Ok((Vault::assemble(dir, master, header, conn, lock, None), rk))
     }
 
     /// Unlocks with the passphrase.
@@ -446,18 +432,28 @@ impl Vault {
             }
         };
         info!("vault unlocked");
-        let sealer = MetaSealer::new(&master.metadata_key());
-        Ok(Vault {
+        Ok(Vault::assemble(dir, master, header, conn, lock, integrity))
+    }
+
+    fn assemble(
+        dir: &Path,
+        master: MasterKey,
+        header: Header,
+        conn: Connection,
+        lock: File,
+        integrity: Option<&'static str>,
+    ) -> Vault {
+        Vault {
             dir: dir.to_owned(),
+            sealer: MetaSealer::new(&master.metadata_key()),
+            k_manifest: master.manifest_key(),
+            k_audit: master.audit_key(),
             master,
             header,
-            sealer,
-            k_manifest,
-            k_audit,
             conn,
             _lock: lock,
             integrity,
-        })
+        }
     }
 
     /// Records a `lock` event and wipes every key (by dropping the vault).
