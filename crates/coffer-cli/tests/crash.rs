@@ -180,3 +180,44 @@ fn two_writers_at_once_do_not_corrupt_the_vault() {
     e.ok(&["verify"]);
     e.ok(&["log", "--verify"]);
 }
+
+#[test]
+fn sigkill_during_get_leaves_no_plaintext_behind() {
+    let e = Env::new();
+    let id = e.add_bytes("big.bin", &pattern(24 << 20, 5));
+    let dest = e.path("dest");
+    std::fs::create_dir(&dest).unwrap();
+    let out = dest.join("big.bin");
+    let t = Instant::now();
+    assert!(e
+        .run(&["get", &id, "--out", out.to_str().unwrap()])
+        .status
+        .success());
+    let span = t.elapsed().as_micros() as u64 + 1;
+    std::fs::remove_file(&out).unwrap();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ span);
+    let mut mid = 0;
+    for _ in 0..12 {
+        let mut c = e.cmd(&["get", &id, "--out", out.to_str().unwrap()]);
+        let mut child = c.spawn().unwrap();
+        std::thread::sleep(Duration::from_micros(rng.next() % span));
+        let finished = child.try_wait().unwrap().is_some();
+        let _ = child.kill();
+        let _ = child.wait();
+        let names: Vec<String> = std::fs::read_dir(&dest)
+            .unwrap()
+            .flatten()
+            .map(|d| d.file_name().to_string_lossy().into_owned())
+            .collect();
+        match names.as_slice() {
+            [] => mid += usize::from(!finished),
+            [n] if n == "big.bin" => {
+                // Only ever the whole document under its final name.
+                assert_eq!(std::fs::metadata(&out).unwrap().len(), 24 << 20);
+                std::fs::remove_file(&out).unwrap();
+            }
+            other => panic!("a killed get left {other:?}"),
+        }
+    }
+    assert!(mid >= 3, "too few kills landed mid-export ({mid}/12)");
+}
