@@ -60,27 +60,41 @@ impl KdfParams {
 
     /// Picks parameters that take about [`TARGET`] here: t=3, p=1 and as much
     /// memory as fits the time, never below 64 MiB (on a slow machine the time
-    /// grows instead) and never above 1 GiB.
+    /// grows instead) and never above 1 GiB. A small probe gives a first guess,
+    /// then up to two full-size runs correct it (memory cost is not linear:
+    /// caches, page faults), so `init` spends about a second here.
     pub fn calibrate() -> KdfParams {
+        let salt = [0u8; 32];
+        let pass = Passphrase::new("calibration".into());
+        let time = |p: &KdfParams| {
+            let start = Instant::now();
+            let _ = derive(&pass, &salt, p);
+            start.elapsed().as_secs_f64()
+        };
+        let clamp = |kib: f64| ((kib as u64 / 1024) * 1024).clamp(64 * 1024, 1024 * 1024) as u32;
         let probe = KdfParams {
             memory_kib: 32 * 1024,
             iterations: 1,
             parallelism: 1,
         };
-        let salt = [0u8; 32];
-        let pass = Passphrase::new("calibration".into());
-        let start = Instant::now();
-        let _ = derive(&pass, &salt, &probe);
-        let per_kib_pass = start.elapsed().as_secs_f64() / f64::from(probe.memory_kib);
-        let iterations = 3u32;
-        let fits = TARGET.as_secs_f64() / (per_kib_pass * f64::from(iterations));
-        // Round down to a whole MiB.
-        let memory_kib = ((fits as u64 / 1024) * 1024).clamp(64 * 1024, 1024 * 1024) as u32;
-        KdfParams {
-            memory_kib,
-            iterations,
+        let per_kib_pass = time(&probe) / f64::from(probe.memory_kib);
+        let mut p = KdfParams {
+            memory_kib: clamp(TARGET.as_secs_f64() / (per_kib_pass * 3.0)),
+            iterations: 3,
             parallelism: 1,
+        };
+        for _ in 0..2 {
+            let ratio = TARGET.as_secs_f64() / time(&p);
+            if (0.92..=1.08).contains(&ratio) {
+                break;
+            }
+            let next = clamp(f64::from(p.memory_kib) * ratio);
+            if next == p.memory_kib {
+                break;
+            }
+            p.memory_kib = next;
         }
+        p
     }
 }
 
