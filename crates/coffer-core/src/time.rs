@@ -35,25 +35,22 @@ pub fn write_rfc3339(ms: i64, out: &mut String) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    let digits = |out: &mut String, v: i64, n: u32| {
-        for i in (0..n).rev() {
-            out.push(char::from(b'0' + (v / 10i64.pow(i) % 10) as u8));
+    // Fill a fixed buffer and append it once: listings format 100,000 of these.
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut v: i64| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
         }
     };
-    digits(out, y.clamp(0, 9999), 4);
-    out.push('-');
-    digits(out, m, 2);
-    out.push('-');
-    digits(out, d, 2);
-    out.push('T');
-    digits(out, sod / 3600, 2);
-    out.push(':');
-    digits(out, sod / 60 % 60, 2);
-    out.push(':');
-    digits(out, sod % 60, 2);
-    out.push('.');
-    digits(out, milli, 3);
-    out.push('Z');
+    put(0, 4, y.clamp(0, 9999));
+    put(5, 2, m);
+    put(8, 2, d);
+    put(11, 2, sod / 3600);
+    put(14, 2, sod / 60 % 60);
+    put(17, 2, sod % 60);
+    put(20, 3, milli);
+    out.push_str(std::str::from_utf8(&b).expect("digits and separators are ASCII"));
 }
 
 #[cfg(test)]
