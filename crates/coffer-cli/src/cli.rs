@@ -72,6 +72,24 @@ pub enum Command {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
+    /// Rename a document
+    Rename {
+        /// Document id (or a unique prefix)
+        id: String,
+        /// The new name
+        name: String,
+    },
+    /// Add or remove tags of a document
+    Tag {
+        /// Document id (or a unique prefix)
+        id: String,
+        /// Add a tag (repeatable)
+        #[arg(long = "add", value_name = "TAG")]
+        add: Vec<String>,
+        /// Remove a tag (repeatable)
+        #[arg(long = "remove", value_name = "TAG")]
+        remove: Vec<String>,
+    },
     /// Remove a document
     Rm {
         /// Document id (or a unique prefix)

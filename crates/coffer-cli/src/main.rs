@@ -169,6 +169,23 @@ fn run(cli: Cli) -> Result<(), CliError> {
             }
             vault.lock()?;
         }
+        Command::Rename { id, name } => {
+            let vault = unlock(&dir, &mut secrets)?;
+            let id = vault.resolve(&id)?;
+            let d = vault.edit(&id, Some(&name), None)?;
+            let _ = writeln!(std::io::stdout(), "{}\t{}", d.id, d.name);
+            vault.lock()?;
+        }
+        Command::Tag { id, add, remove } => {
+            let vault = unlock(&dir, &mut secrets)?;
+            let id = vault.resolve(&id)?;
+            let mut tags = vault.info(&id)?.tags;
+            tags.retain(|t| !remove.iter().any(|r| r.eq_ignore_ascii_case(t)));
+            tags.extend(add);
+            let d = vault.edit(&id, None, Some(&tags))?;
+            let _ = writeln!(std::io::stdout(), "{}\t{}", d.id, d.tags.join(","));
+            vault.lock()?;
+        }
         Command::Rm { id } => {
             let vault = unlock(&dir, &mut secrets)?;
             let id = vault.resolve(&id)?;

@@ -335,3 +335,30 @@ fn fifos_and_folders_are_refused_without_blocking_and_files_are_private() {
     let mode = std::fs::metadata(&e.vault).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700);
 }
+
+#[test]
+fn rename_and_tag_change_the_index_only_and_are_audited() {
+    let e = Env::new();
+    let id = e.add_bytes("scan.pdf", b"scan");
+    let blob = std::fs::read(e.blob(&id)).unwrap();
+    let out = e.ok(&["rename", &id[..8], "Lease 2026.pdf"]);
+    assert_eq!(out, format!("{id}\tLease 2026.pdf\n"));
+    e.ok(&["tag", &id, "--add", "home", "--add", "Legal"]);
+    let out = e.ok(&["tag", &id, "--remove", "HOME"]);
+    assert_eq!(out, format!("{id}\tLegal\n"));
+    let ls: serde_json::Value = serde_json::from_str(&e.ok(&["ls", "--json", "lease"])).unwrap();
+    assert_eq!(ls[0]["name"], "Lease 2026.pdf");
+    assert_eq!(ls[0]["tags"], serde_json::json!(["Legal"]));
+    assert_eq!(
+        std::fs::read(e.blob(&id)).unwrap(),
+        blob,
+        "the blob is untouched"
+    );
+    e.fails(&["rename", &id, "../escape.pdf"]);
+    e.fails(&["tag", &id, "--add", "bad\u{7}tag"]);
+    e.ok(&["verify"]);
+    let log = e.ok(&["log", "--verify"]);
+    assert_eq!(log.matches("\tedit\t").count(), 3, "{log}");
+    assert!(!log.contains("Lease") && !log.contains("Legal"));
+    assert_eq!(e.get(&id).unwrap(), b"scan");
+}

@@ -10,7 +10,7 @@
 //! seq numbers start at 1 and have no gaps. An edited entry breaks its own MAC;
 //! a removed or reordered one breaks the next entry's chain; removing the newest
 //! entries leaves a head that differs from the one the integrity record holds.
-//! Details name document ids and counts, never names.
+//! Details name document ids and counts, never names or tags.
 
 use crate::crypto;
 use crate::index::State;
@@ -41,6 +41,8 @@ pub enum Event {
     Recover,
     /// The index was rebuilt from the blobs.
     Repair,
+    /// A document's name or tags changed.
+    Edit,
 }
 
 impl Event {
@@ -57,6 +59,7 @@ impl Event {
             Event::PassphraseChange => "passphrase_change",
             Event::Recover => "recover",
             Event::Repair => "repair",
+            Event::Edit => "edit",
         }
     }
 }

@@ -389,6 +389,19 @@ pub fn insert_live(conn: &Connection, r: &DocRow) -> Result<()> {
     Ok(())
 }
 
+/// Replaces a live row's sealed metadata and entry MAC, if the row still has
+/// `old_mac` (so a concurrent edit is not silently overwritten).
+pub fn replace_meta(conn: &Connection, r: &DocRow, old_mac: &[u8; 32]) -> Result<()> {
+    let n = conn.execute(
+        &format!("UPDATE documents SET meta = ?2, entry_mac = ?3 WHERE id = ?1 AND state = {LIVE} AND entry_mac = ?4"),
+        params![&r.id[..], &r.meta, &r.entry_mac[..], &old_mac[..]],
+    )?;
+    if n != 1 {
+        return Err(Error::InUse);
+    }
+    Ok(())
+}
+
 /// Sets a row's state.
 pub fn set_state(conn: &Connection, id: &[u8; 16], state: i64) -> Result<()> {
     conn.execute(

@@ -952,6 +952,43 @@ impl Vault {
         Ok(out)
     }
 
+    /// Renames a document and/or replaces its tags. Only the index changes:
+    /// the blob keeps the metadata sealed at import (what `repair` restores).
+    #[instrument(skip_all, fields(id = %id))]
+    pub fn edit(
+        &self,
+        id: &DocumentId,
+        name: Option<&str>,
+        tags: Option<&[String]>,
+    ) -> Result<DocumentInfo> {
+        let (old, mut m) = self.checked_row(id)?;
+        if let Some(n) = name {
+            m.name = n.to_owned();
+            m.media_type = meta::guess_media_type(n).into();
+        }
+        if let Some(t) = tags {
+            m.tags = meta::normalize_tags(t);
+        }
+        DocumentFields {
+            name: m.name.clone(),
+            tags: m.tags.clone(),
+        }
+        .check()?;
+        let mut row = DocRow {
+            meta: self.sealer.seal(&id.0, &m),
+            ..old.clone()
+        };
+        row.entry_mac = row.compute_mac(&self.k_manifest);
+        self.write(|tx, st, v| {
+            index::replace_meta(tx, &row, &old.entry_mac)?;
+            st.toggle(&old.entry_mac);
+            st.toggle(&row.entry_mac);
+            audit::append(tx, &v.k_audit, st, Event::Edit, &format!("id={id}"))
+        })?;
+        info!("document edited");
+        Ok(DocumentInfo::from_meta(&id.0, row.size, m))
+    }
+
     /// Removes a document: its row, its blob, and its place in the manifest.
     #[instrument(skip_all, fields(id = %id))]
     pub fn remove(&self, id: &DocumentId) -> Result<()> {
