@@ -151,6 +151,38 @@ impl Error {
     }
 }
 
+/// What crosses to a user interface (the desktop app's IPC, the CLI's JSON):
+/// a stable code and a message safe to show.
+///
+/// The message is the error's own text only for variants whose text is fully
+/// ours; errors carrying text from elsewhere (the OS, SQLite, a migration) get
+/// a fixed message instead, so nothing a lower layer put in its text (a path,
+/// a fragment of SQL) reaches the screen.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Public {
+    /// [`Error::code`].
+    pub code: &'static str,
+    /// A message for people.
+    pub message: String,
+}
+
+impl Error {
+    /// The form of this error that may be shown or sent to a UI.
+    pub fn public(&self) -> Public {
+        let message = match self {
+            Error::Io { op, .. } => format!("a file operation failed while {op}"),
+            Error::Index(_) if self.code() == "in_use" => Error::InUse.to_string(),
+            Error::Index(_) => "the index could not be read or written".to_owned(),
+            Error::Migration(_) => "the index could not be upgraded".to_owned(),
+            other => other.to_string(),
+        };
+        Public {
+            code: self.code(),
+            message,
+        }
+    }
+}
+
 fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
@@ -161,6 +193,50 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_errors_pin_code_and_message_and_hide_foreign_text() {
+        let io = Error::io("writing a blob")(io::Error::other("/home/alice/Secret Diagnosis.pdf"));
+        assert_eq!(
+            io.public(),
+            Public {
+                code: "io",
+                message: "a file operation failed while writing a blob".into()
+            }
+        );
+        let sql = Error::Index(rusqlite::Error::InvalidColumnName(
+            "Secret Diagnosis".into(),
+        ));
+        assert_eq!(
+            sql.public().message,
+            "the index could not be read or written"
+        );
+        assert_eq!(
+            Error::Migration("near \"x\": syntax".into())
+                .public()
+                .message,
+            "the index could not be upgraded"
+        );
+        assert_eq!(
+            Error::WrongSecret.public(),
+            Public {
+                code: "wrong_secret",
+                message: "wrong passphrase or recovery key".into()
+            }
+        );
+        let json = serde_json::to_string(&Error::DestinationExists.public()).unwrap();
+        assert_eq!(
+            json,
+            r#"{"code":"destination_exists","message":"the destination already exists (use --force to replace it)"}"#
+        );
+        // Every variant whose text is ours names no document: names are never
+        // put in an error (NameError does not carry the name).
+        let e = Error::InvalidName(crate::names::NameError::Separator);
+        assert_eq!(
+            e.public().message,
+            "invalid document name: the name contains a path separator"
+        );
+    }
 
     #[test]
     fn disk_full_maps_to_its_own_code() {
