@@ -163,11 +163,21 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let pb = bar(total);
             let res = vault.export_all(&target, &mut |n| pb.inc(n));
             pb.finish_and_clear();
+            let report = res?;
             let mut out = std::io::stdout().lock();
-            for (d, path) in res? {
+            for (d, path) in &report.exported {
                 let _ = writeln!(out, "{}\t{}", d.id, path.display());
             }
+            for (id, e) in &report.failed {
+                let _ = writeln!(out, "FAILED\t{id}\t{}: {}", e.code, e.message);
+            }
             vault.lock()?;
+            if !report.failed.is_empty() {
+                return Err(CliError::Failed(format!(
+                    "{} document(s) failed their checks and were not exported (listed above); the others were",
+                    report.failed.len()
+                )));
+            }
         }
         Command::Rename { id, name } => {
             let vault = unlock(&dir, &mut secrets)?;

@@ -304,3 +304,27 @@ fn coffer_id(hex: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
         .collect()
 }
+
+#[test]
+fn export_all_writes_every_good_document_and_names_the_bad_one() {
+    let s = setup();
+    mutate(&s.e.blob(&s.b), |b| {
+        let n = b.len();
+        b[n - 1] ^= 1
+    });
+    let dir = s.e.path("out");
+    let o = s.e.run(&["export", "--all", dir.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains(&format!("FAILED\t{}\tcorrupt", s.b)),
+        "{stdout}"
+    );
+    assert_eq!(
+        fs::read(dir.join("alpha.pdf")).unwrap(),
+        pattern(3 * CHUNK + 100, 1)
+    );
+    assert_eq!(fs::read(dir.join("charlie.bin")).unwrap(), pattern(10, 3));
+    assert!(!dir.join("bravo.txt").exists());
+    assert_eq!(fs::read_dir(&dir).unwrap().count(), 2, "no partial file");
+}

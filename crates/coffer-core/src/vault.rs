@@ -177,6 +177,15 @@ pub struct VerifyReport {
     pub audit: audit::ChainStatus,
 }
 
+/// The result of [`Vault::export_all`].
+#[derive(Debug, Default)]
+pub struct ExportReport {
+    /// Each document written, and where.
+    pub exported: Vec<(DocumentInfo, PathBuf)>,
+    /// Each document that failed its checks and was not written.
+    pub failed: Vec<(DocumentId, crate::error::Public)>,
+}
+
 /// The result of [`Vault::repair`].
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RepairReport {
@@ -911,45 +920,60 @@ impl Vault {
     /// again), never replacing anything: a clash gets ` (1)`, ` (2)`… before
     /// the extension. Never writes through a symlink already in `dir`.
     #[instrument(skip_all)]
-    pub fn export_all(
-        &self,
-        dir: &Path,
-        progress: &mut dyn FnMut(u64),
-    ) -> Result<Vec<(DocumentInfo, PathBuf)>> {
+    pub fn export_all(&self, dir: &Path, progress: &mut dyn FnMut(u64)) -> Result<ExportReport> {
         fs::create_dir_all(dir).map_err(Error::io("creating the export folder"))?;
-        let mut out = Vec::new();
+        let mut report = ExportReport::default();
         for id in index::live_ids(&self.conn)? {
             let id = DocumentId(id);
-            let (r, m) = self.checked_row(&id)?;
-            let mut tmp =
-                TempFile::create_in(dir).map_err(Error::io("creating an exported file"))?;
-            self.decrypt_into(&id, &r, tmp.file(), progress)?;
-            tmp.sync().map_err(Error::io("flushing an exported file"))?;
-            let safe = names::sanitize(&m.name);
-            let mut n = 0u32;
-            let dest = loop {
-                let candidate = dir.join(numbered(&safe, n));
-                if tmp
-                    .try_persist_new(&candidate)
-                    .map_err(Error::io("moving an exported file into place"))?
-                {
-                    break candidate;
+            match self.export_one_into(&id, dir, progress) {
+                Ok(done) => report.exported.push(done),
+                // A damaged document does not stop the others; a full disk does.
+                Err(e @ (Error::Corrupt { .. } | Error::NotFound(_))) => {
+                    report.failed.push((id, e.public()))
                 }
-                n += 1;
-                if n > 100_000 {
-                    return Err(Error::Invalid(
-                        "too many files with this name in the export folder".into(),
-                    ));
-                }
-            };
-            self.write(|tx, st, v| {
-                audit::append(tx, &v.k_audit, st, Event::Export, &format!("id={id}"))
-            })?;
-            out.push((DocumentInfo::from_meta(&id.0, r.size, m), dest));
+                Err(e) => return Err(e),
+            }
         }
         fsutil::sync_dir(dir).map_err(Error::io("flushing the export folder"))?;
-        info!(count = out.len(), "documents exported");
-        Ok(out)
+        info!(
+            count = report.exported.len(),
+            failed = report.failed.len(),
+            "documents exported"
+        );
+        Ok(report)
+    }
+
+    fn export_one_into(
+        &self,
+        id: &DocumentId,
+        dir: &Path,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(DocumentInfo, PathBuf)> {
+        let (r, m) = self.checked_row(id)?;
+        let mut tmp = TempFile::create_in(dir).map_err(Error::io("creating an exported file"))?;
+        self.decrypt_into(id, &r, tmp.file(), progress)?;
+        tmp.sync().map_err(Error::io("flushing an exported file"))?;
+        let safe = names::sanitize(&m.name);
+        let mut n = 0u32;
+        let dest = loop {
+            let candidate = dir.join(numbered(&safe, n));
+            if tmp
+                .try_persist_new(&candidate)
+                .map_err(Error::io("moving an exported file into place"))?
+            {
+                break candidate;
+            }
+            n += 1;
+            if n > 100_000 {
+                return Err(Error::Invalid(
+                    "too many files with this name in the export folder".into(),
+                ));
+            }
+        };
+        self.write(|tx, st, v| {
+            audit::append(tx, &v.k_audit, st, Event::Export, &format!("id={id}"))
+        })?;
+        Ok((DocumentInfo::from_meta(&id.0, r.size, m), dest))
     }
 
     /// Renames a document and/or replaces its tags. Only the index changes:
