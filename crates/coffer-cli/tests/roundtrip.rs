@@ -147,16 +147,15 @@ fn passphrase_change_and_recovery_key() {
     std::fs::write(&rk, format!("{}\n", e.recovery_key.to_lowercase())).unwrap();
     let third = e.path("third");
     std::fs::write(&third, "third passphrase here\n").unwrap();
-    let o = std::process::Command::new(bin())
-        .args(["--vault", e.vault.to_str().unwrap(), "recover"])
-        .args([
-            "--recovery-key-file",
-            rk.to_str().unwrap(),
-            "--new-passphrase-file",
-            third.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let recover = || {
+        std::process::Command::new(bin())
+            .args(["--vault", e.vault.to_str().unwrap(), "recover"])
+            .args(["--recovery-key-file", rk.to_str().unwrap()])
+            .args(["--new-passphrase-file", third.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let o = recover();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!with_new(&["ls"]).status.success());
     std::fs::copy(&third, &e.pass_file).unwrap();
@@ -165,16 +164,7 @@ fn passphrase_change_and_recovery_key() {
     let mut typo = e.recovery_key.clone().into_bytes();
     typo[0] = if typo[0] == b'A' { b'B' } else { b'A' };
     std::fs::write(&rk, typo).unwrap();
-    let o = std::process::Command::new(bin())
-        .args(["--vault", e.vault.to_str().unwrap(), "recover"])
-        .args([
-            "--recovery-key-file",
-            rk.to_str().unwrap(),
-            "--new-passphrase-file",
-            third.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let o = recover();
     assert!(String::from_utf8_lossy(&o.stderr).contains("mistyped"));
     let log = e.ok(&["log", "--verify"]);
     for ev in [
