@@ -130,11 +130,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             };
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             if json {
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string_pretty(&docs).expect("documents serialize")
-                );
+                print_json(&mut out, &docs);
             } else {
                 let mut text = String::with_capacity(docs.len() * 80);
                 coffer_core::catalog::write_listing(docs.iter().copied(), &mut text);
@@ -261,11 +257,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             pb.finish_and_clear();
             let mut out = std::io::stdout().lock();
             if json {
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string_pretty(&report).expect("report serializes")
-                );
+                print_json(&mut out, &report);
             } else {
                 for p in &report.problems {
                     let _ = writeln!(
@@ -301,11 +293,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let mut out = std::io::stdout().lock();
             if json {
                 let v = serde_json::json!({ "entries": entries, "chain": status });
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string_pretty(&v).expect("log serializes")
-                );
+                print_json(&mut out, &v);
             } else {
                 for e in &entries {
                     let _ = writeln!(
@@ -337,6 +325,15 @@ fn run(cli: Cli) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// Pretty JSON on its own line (values here always serialize).
+fn print_json(out: &mut impl Write, v: &impl serde::Serialize) {
+    let _ = writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(v).expect("CLI values serialize to JSON")
+    );
 }
 
 fn unlock(dir: &Path, secrets: &mut Secrets) -> Result<Vault, CliError> {
