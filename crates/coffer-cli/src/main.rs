@@ -60,11 +60,13 @@ fn vault_dir(cli: &Cli) -> Result<PathBuf, CliError> {
         .ok_or_else(|| CliError::Usage("no vault folder: pass --vault or set COFFER_VAULT".into()))
 }
 
-fn bar(total: u64) -> ProgressBar {
+/// A progress bar on a terminal; hidden otherwise, and then `total` (which
+/// may decrypt the catalog) is never computed.
+fn bar(total: impl FnOnce() -> u64) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let pb = ProgressBar::new(total);
+    let pb = ProgressBar::new(total());
     pb.set_style(
         ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} {eta}")
             .expect("the template is valid"),
@@ -105,12 +107,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Add { files, name, tags } => {
             let vault = unlock(&dir, &mut secrets)?;
-            let total = files
-                .iter()
-                .filter_map(|f| std::fs::metadata(f).ok())
-                .map(|m| m.len())
-                .sum();
-            let pb = bar(total);
+            let pb = bar(|| {
+                files
+                    .iter()
+                    .filter_map(|f| std::fs::metadata(f).ok())
+                    .map(|m| m.len())
+                    .sum()
+            });
             let opts = AddOptions { name, tags };
             let mut out = std::io::stdout().lock();
             let res = vault.add_files(&files, &opts, &mut |n| pb.inc(n), &mut |d| {
@@ -144,7 +147,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Get { id, out, force } => {
             let vault = unlock(&dir, &mut secrets)?;
             let id = vault.resolve(&id)?;
-            let pb = bar(vault.info(&id)?.size);
+            let pb = bar(|| vault.info(&id).map_or(0, |d| d.size));
             let res = vault.export_to(&id, &out, force, &mut |n| pb.inc(n));
             pb.finish_and_clear();
             res?;
@@ -155,8 +158,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             dir: target,
         } => {
             let vault = unlock(&dir, &mut secrets)?;
-            let total = vault.list(None)?.iter().map(|d| d.size).sum();
-            let pb = bar(total);
+            let pb = bar(|| plaintext_total(&vault));
             let res = vault.export_all(&target, &mut |n| pb.inc(n));
             pb.finish_and_clear();
             let report = res?;
@@ -249,10 +251,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Verify { json } => {
             let vault = unlock(&dir, &mut secrets)?;
-            let pb = bar(vault
-                .list(None)
-                .map(|v| v.iter().map(|d| d.size).sum())
-                .unwrap_or(0));
+            let pb = bar(|| plaintext_total(&vault));
             let report = vault.verify(&mut |n| pb.inc(n))?;
             pb.finish_and_clear();
             let mut out = std::io::stdout().lock();
@@ -334,6 +333,14 @@ fn print_json(out: &mut impl Write, v: &impl serde::Serialize) {
         "{}",
         serde_json::to_string_pretty(v).expect("CLI values serialize to JSON")
     );
+}
+
+/// Bytes of plaintext in the vault, for a progress bar (0 if unreadable:
+/// the command itself reports the problem).
+fn plaintext_total(vault: &Vault) -> u64 {
+    vault
+        .catalog()
+        .map_or(0, |c| c.all().iter().map(|d| d.size).sum())
 }
 
 fn unlock(dir: &Path, secrets: &mut Secrets) -> Result<Vault, CliError> {

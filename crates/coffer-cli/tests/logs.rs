@@ -16,13 +16,7 @@ fn trace_logs_hold_no_secret_and_no_name() {
     std::fs::write(&bad, "wrong passphrase sentinel\n").unwrap();
     let mut stderr = String::new();
     let mut run = |args: &[&str], pass: &std::path::Path| {
-        let o = std::process::Command::new(bin())
-            .args([
-                "--vault",
-                e.vault.to_str().unwrap(),
-                "--passphrase-file",
-                pass.to_str().unwrap(),
-            ])
+        let o = coffer_at(&e.vault, pass)
             .args(args)
             .env("COFFER_LOG", "trace")
             .output()

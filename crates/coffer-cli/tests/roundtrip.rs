@@ -81,16 +81,7 @@ fn wrong_passphrase_is_refused_with_one_line() {
     e.add_bytes("a.txt", b"x");
     let bad = e.path("bad");
     std::fs::write(&bad, "not it\n").unwrap();
-    let o = std::process::Command::new(bin())
-        .args([
-            "--vault",
-            e.vault.to_str().unwrap(),
-            "--passphrase-file",
-            bad.to_str().unwrap(),
-            "ls",
-        ])
-        .output()
-        .unwrap();
+    let o = e.run_with(&bad, &["ls"]);
     assert!(!o.status.success());
     assert_eq!(
         String::from_utf8_lossy(&o.stderr).trim(),
@@ -129,18 +120,7 @@ fn passphrase_change_and_recovery_key() {
     assert_eq!(std::fs::read(e.blob(&id)).unwrap(), blob_before);
     // The old passphrase no longer works; the new one does.
     e.fails(&["ls"]);
-    let with_new = |args: &[&str]| {
-        std::process::Command::new(bin())
-            .args([
-                "--vault",
-                e.vault.to_str().unwrap(),
-                "--passphrase-file",
-                newp.to_str().unwrap(),
-            ])
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let with_new = |args: &[&str]| e.run_with(&newp, args);
     assert!(with_new(&["ls"]).status.success());
     // Forgot it: the recovery key sets another.
     let rk = e.path("rk");
@@ -186,14 +166,8 @@ fn weak_passphrases_and_existing_vaults_are_refused() {
     let t = tempfile::tempdir().unwrap();
     let p = t.path().join("p");
     std::fs::write(&p, "short\n").unwrap();
-    let o = std::process::Command::new(bin())
-        .args([
-            "--vault",
-            t.path().join("v").to_str().unwrap(),
-            "--passphrase-file",
-            p.to_str().unwrap(),
-            "init",
-        ])
+    let o = coffer_at(&t.path().join("v"), &p)
+        .arg("init")
         .output()
         .unwrap();
     assert!(!o.status.success());

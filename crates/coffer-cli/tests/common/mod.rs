@@ -43,13 +43,14 @@ impl Env {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin());
-        c.arg("--vault")
-            .arg(&self.vault)
-            .arg("--passphrase-file")
-            .arg(&self.pass_file);
-        c.args(args).stdin(Stdio::null()).env_remove("COFFER_LOG");
+        let mut c = coffer_at(&self.vault, &self.pass_file);
+        c.args(args);
         c
+    }
+
+    /// The same vault with another passphrase file.
+    pub fn run_with(&self, pass: &Path, args: &[&str]) -> Output {
+        coffer_at(&self.vault, pass).args(args).output().unwrap()
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
@@ -115,6 +116,18 @@ impl Env {
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         (o.status.success(), v)
     }
+}
+
+/// `coffer --vault VAULT --passphrase-file PASS`, with no standard input and
+/// no logging unless a test asks for it.
+pub fn coffer_at(vault: &Path, pass: &Path) -> Command {
+    let mut c = Command::new(bin());
+    c.arg("--vault")
+        .arg(vault)
+        .arg("--passphrase-file")
+        .arg(pass);
+    c.stdin(Stdio::null()).env_remove("COFFER_LOG");
+    c
 }
 
 pub fn pattern(n: usize, seed: u8) -> Vec<u8> {
