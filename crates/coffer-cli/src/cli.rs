@@ -131,4 +131,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the desktop app's IPC policy: every call its UI may make (no vault needed)
+    Policy {
+        /// Print the policy file as JSON
+        #[arg(long, conflicts_with = "js")]
+        json: bool,
+        /// Print it as the isolation hook loads it (dist-isolation/policy.js)
+        #[arg(long)]
+        js: bool,
+    },
 }

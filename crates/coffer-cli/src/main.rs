@@ -75,6 +75,16 @@ fn bar(total: impl FnOnce() -> u64) -> ProgressBar {
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
+    if let Command::Policy { json, js } = cli.command {
+        let p = coffer_core::ipc_policy::policy();
+        let text = match (json, js) {
+            (true, _) => coffer_core::ipc_policy::POLICY_JSON.to_owned(),
+            (_, true) => p.render_js(),
+            _ => p.table(),
+        };
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        return Ok(());
+    }
     let dir = vault_dir(&cli)?;
     let mut secrets = Secrets::new(cli.passphrase_file.clone());
     match cli.command {
@@ -286,6 +296,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 )));
             }
         }
+        // Answered above, before any vault is opened.
+        Command::Policy { .. } => {}
         Command::Log { verify, json } => {
             let vault = unlock(&dir, &mut secrets)?;
             let (entries, status) = vault.audit_log()?;

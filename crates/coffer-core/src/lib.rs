@@ -18,6 +18,7 @@
 //! | [`meta`]     | sealed document metadata (name, type, tags, time)           |
 //! | [`names`]    | what a document name may be, at input and at output          |
 //! | [`index`]    | the SQLite index, its migrations and the manifest           |
+//! | [`ipc_policy`] | the desktop app's IPC policy, shared by every gate        |
 //! | [`audit`]    | the HMAC-chained audit log                                  |
 //! | [`fsutil`]   | atomic, no-follow file writes                               |
 //! | [`vault`]    | the vault API that ties it together                         |
@@ -32,6 +33,7 @@ pub mod error;
 pub mod fsutil;
 pub mod header;
 pub mod index;
+pub mod ipc_policy;
 pub mod kdf;
 pub mod keys;
 pub mod meta;

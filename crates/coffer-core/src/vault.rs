@@ -508,6 +508,23 @@ impl Vault {
         self.rewrite_passphrase_slot(new, params, Event::PassphraseChange)
     }
 
+    /// Checks a passphrase against this vault's passphrase slot without
+    /// opening anything (for a UI that asks for the current one before a
+    /// change). Costs one Argon2id derivation.
+    #[instrument(skip_all)]
+    pub fn check_passphrase(&self, pass: &Passphrase) -> Result<()> {
+        self.header.unlock(&Unlocker::Passphrase(pass)).map(drop)
+    }
+
+    /// A number that changes when another connection (another process, such
+    /// as the CLI) commits to the index; a cached [`Catalog`] is stale when it
+    /// moves. Writes through this vault do not move it.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     /// Unlocks with the recovery key and sets a new passphrase.
     #[instrument(skip_all)]
     pub fn recover(dir: &Path, rk: &RecoveryKey, new: &Passphrase) -> Result<Vault> {

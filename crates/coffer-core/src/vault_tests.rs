@@ -287,3 +287,27 @@ fn export_never_writes_outside_the_folder_even_with_hostile_stored_names() {
         .flatten()
         .all(|e| !e.file_name().to_string_lossy().ends_with(".tmp")));
 }
+
+#[test]
+fn check_passphrase_and_data_version() {
+    let (dir, v, _) = new_vault();
+    v.check_passphrase(&pw()).unwrap();
+    assert!(matches!(
+        v.check_passphrase(&Passphrase::new("not the passphrase".into())),
+        Err(Error::WrongSecret)
+    ));
+    let before = v.data_version().unwrap();
+    add(&v, "own.txt", b"x");
+    assert_eq!(
+        v.data_version().unwrap(),
+        before,
+        "own writes do not move it"
+    );
+    let other = Vault::unlock(&dir.path().join("v"), &pw()).unwrap();
+    add(&other, "other.txt", b"y");
+    assert_ne!(
+        v.data_version().unwrap(),
+        before,
+        "another connection's commit moves it"
+    );
+}

@@ -1,0 +1,422 @@
+//! The desktop app's IPC policy (`policy/ipc.json`): the commands the UI may
+//! call and the shape of every argument. One file feeds every gate:
+//!
+//! - the isolation hook reads `dist-isolation/policy.js`, rendered from it by
+//!   [`Policy::render_js`] (a test fails if the two differ);
+//! - `tauri_build` generates the ACL permissions from its command names, and a
+//!   test checks that the capability grants exactly those;
+//! - Rust repeats [`Policy::check`] on every call before any argument is parsed;
+//! - `coffer policy` and the app's audit page print it with [`Policy::table`].
+//!
+//! No Tauri here: the rules are data, checked the same way in JS and in Rust.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The policy file, compiled in.
+pub const POLICY_JSON: &str = include_str!("../../../policy/ipc.json");
+
+/// How a channel argument looks on the wire: `__CHANNEL__:<callback id>`.
+pub const CHANNEL_PATTERN: &str = "^__CHANNEL__:[0-9]{1,10}$";
+
+/// The whole policy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// What the file is, for a reader.
+    pub about: String,
+    /// Format version of the policy file.
+    pub version: u32,
+    /// Every command the UI may call, nothing else.
+    pub commands: Vec<CommandRule>,
+}
+
+/// One command the UI may call.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CommandRule {
+    /// The command's name, as registered in Rust.
+    pub name: String,
+    /// What it does, for the auditor.
+    pub purpose: String,
+    /// Only the isolation hook may produce this call (by rewriting a refused
+    /// one); the hook refuses it when the UI sends it itself.
+    #[serde(default)]
+    pub hook_only: bool,
+    /// Its arguments: exactly these keys, each of this shape.
+    pub args: BTreeMap<String, ArgRule>,
+}
+
+/// The shape of one argument.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum ArgRule {
+    /// A string of well-formed Unicode with no NUL, measured in UTF-8 bytes.
+    #[serde(rename_all = "camelCase")]
+    String {
+        /// Fewest bytes.
+        #[serde(default)]
+        min_bytes: usize,
+        /// Most bytes.
+        #[serde(default = "default_max_bytes")]
+        max_bytes: usize,
+        /// A regular expression the whole string must match (anchored in the
+        /// pattern itself; kept to what JS and Rust read alike).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pattern: Option<String>,
+    },
+    /// A whole number (JSON number without fraction) in a range.
+    Integer {
+        /// Smallest value.
+        min: i64,
+        /// Largest value.
+        max: i64,
+    },
+    /// An array of items of one shape.
+    #[serde(rename_all = "camelCase")]
+    Array {
+        /// Most items.
+        max_items: usize,
+        /// Every item's shape.
+        items: Box<ArgRule>,
+    },
+    /// A Tauri channel: the string `__CHANNEL__:<id>`.
+    Channel,
+}
+
+fn default_max_bytes() -> usize {
+    1024
+}
+
+/// Why a call was refused. The codes are shared with the isolation hook.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The command is not in the policy.
+    #[error("this command is not in Coffer's IPC policy")]
+    UnknownCommand,
+    /// Only the hook may send this command.
+    #[error("only the isolation layer may send this command")]
+    HookOnly,
+    /// The message itself is malformed (payload not an object, and so on).
+    #[error("the message is malformed")]
+    BadMessage,
+    /// Options (custom headers) were attached; no Coffer command takes any.
+    #[error("no Coffer command takes IPC options")]
+    BadOptions,
+    /// An argument the policy requires is missing.
+    #[error("argument `{0}` is missing")]
+    MissingArgument(String),
+    /// An argument the policy does not list was sent.
+    #[error("an argument the policy does not list was sent")]
+    ExtraArgument,
+    /// An argument does not have the shape the policy gives.
+    #[error("argument `{0}` does not have the required type, length or form")]
+    BadArgument(String),
+}
+
+impl Refusal {
+    /// Stable code (also the `reason` the hook reports).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::UnknownCommand => "unknown_command",
+            Refusal::HookOnly => "hook_only",
+            Refusal::BadMessage => "bad_message",
+            Refusal::BadOptions => "bad_options",
+            Refusal::MissingArgument(_) => "missing_argument",
+            Refusal::ExtraArgument => "extra_argument",
+            Refusal::BadArgument(_) => "bad_argument",
+        }
+    }
+}
+
+/// The policy compiled into this build.
+pub fn policy() -> &'static Policy {
+    static P: OnceLock<Policy> = OnceLock::new();
+    P.get_or_init(|| {
+        // The file is part of the source tree and parsed by a unit test below
+        // and by the app's build script, so a bad file never reaches a build.
+        serde_json::from_str(POLICY_JSON).expect("policy/ipc.json is a valid policy")
+    })
+}
+
+impl Policy {
+    /// The rule for `name`, if the policy lists it.
+    pub fn command(&self, name: &str) -> Option<&CommandRule> {
+        self.commands.iter().find(|c| c.name == name)
+    }
+
+    /// Checks a call as Rust receives it: the command is listed and `payload`
+    /// has exactly its arguments, each of its shape. (The hook checks the same,
+    /// and also refuses `hook_only` commands and options from the UI.)
+    pub fn check(&self, cmd: &str, payload: &Value) -> Result<&CommandRule, Refusal> {
+        let rule = self.command(cmd).ok_or(Refusal::UnknownCommand)?;
+        let obj = payload.as_object().ok_or(Refusal::BadMessage)?;
+        if obj.keys().any(|k| !rule.args.contains_key(k)) {
+            return Err(Refusal::ExtraArgument);
+        }
+        for (name, arg) in &rule.args {
+            let v = obj
+                .get(name)
+                .ok_or_else(|| Refusal::MissingArgument(name.clone()))?;
+            if !arg.accepts(v) {
+                return Err(Refusal::BadArgument(name.clone()));
+            }
+        }
+        Ok(rule)
+    }
+
+    /// The policy as the isolation hook loads it (`dist-isolation/policy.js`).
+    pub fn render_js(&self) -> String {
+        let commands: BTreeMap<&str, Value> = self
+            .commands
+            .iter()
+            .map(|c| {
+                let v = serde_json::json!({ "hookOnly": c.hook_only, "args": c.args });
+                (c.name.as_str(), v)
+            })
+            .collect();
+        let body = serde_json::to_string_pretty(&serde_json::json!({
+            "channelPattern": CHANNEL_PATTERN,
+            "commands": commands,
+        }))
+        .expect("a policy always serializes");
+        format!(
+            "// Rendered from policy/ipc.json by coffer_core::ipc_policy (`coffer policy --js`).\n\
+             // Do not edit: a test fails when this file and the policy differ.\n\
+             var COFFER_POLICY = {body};\n"
+        )
+    }
+
+    /// The policy as a plain-text table, for `coffer policy` and auditors.
+    pub fn table(&self) -> String {
+        let mut rows = vec![(
+            "COMMAND".to_owned(),
+            "ARGUMENTS".to_owned(),
+            "PURPOSE".to_owned(),
+        )];
+        for c in &self.commands {
+            let args = if c.args.is_empty() {
+                "(none)".to_owned()
+            } else {
+                c.args
+                    .iter()
+                    .map(|(k, a)| format!("{k}: {}", a.describe()))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            let purpose = if c.hook_only {
+                format!("{} [isolation hook only]", c.purpose)
+            } else {
+                c.purpose.clone()
+            };
+            rows.push((c.name.clone(), args, purpose));
+        }
+        let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+        let w1 = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+        let mut out = String::new();
+        for (a, b, c) in rows {
+            let pad = w1 - b.chars().count();
+            out.push_str(&format!("{a:<w0$}  {b}{}  {c}\n", " ".repeat(pad)));
+        }
+        out.push_str(
+            "\nEverything else is refused: by the isolation hook, by the ACL (no other \
+             permission is granted), and again by Rust.\n",
+        );
+        out
+    }
+}
+
+impl ArgRule {
+    /// Whether `v` has this shape.
+    pub fn accepts(&self, v: &Value) -> bool {
+        match self {
+            ArgRule::String {
+                min_bytes,
+                max_bytes,
+                pattern,
+            } => match v.as_str() {
+                Some(s) => {
+                    s.len() >= *min_bytes
+                        && s.len() <= *max_bytes
+                        && !s.contains('\0')
+                        && pattern.as_deref().is_none_or(|p| matches(p, s))
+                }
+                None => false,
+            },
+            ArgRule::Integer { min, max } => {
+                v.as_i64().is_some_and(|n| n >= *min && n <= *max) && !v.is_f64()
+            }
+            ArgRule::Array { max_items, items } => v
+                .as_array()
+                .is_some_and(|a| a.len() <= *max_items && a.iter().all(|i| items.accepts(i))),
+            ArgRule::Channel => v.as_str().is_some_and(|s| matches(CHANNEL_PATTERN, s)),
+        }
+    }
+
+    /// A short human description, for the table.
+    pub fn describe(&self) -> String {
+        match self {
+            ArgRule::String {
+                min_bytes,
+                max_bytes,
+                pattern,
+            } => match pattern {
+                Some(p) => format!("string matching {p}"),
+                None => format!("string of {min_bytes}-{max_bytes} bytes"),
+            },
+            ArgRule::Integer { min, max } => format!("integer {min}-{max}"),
+            ArgRule::Array { max_items, items } => {
+                format!("up to {max_items} × {}", items.describe())
+            }
+            ArgRule::Channel => "channel".to_owned(),
+        }
+    }
+}
+
+fn matches(pattern: &str, s: &str) -> bool {
+    static CACHE: OnceLock<std::sync::Mutex<BTreeMap<String, regex::Regex>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = match cache.lock() {
+        Ok(c) => c,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if !cache.contains_key(pattern) {
+        match regex::Regex::new(pattern) {
+            Ok(re) => {
+                cache.insert(pattern.to_owned(), re);
+            }
+            // A pattern that does not compile accepts nothing.
+            Err(_) => return false,
+        }
+    }
+    cache.get(pattern).is_some_and(|re| re.is_match(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_policy_parses_and_every_pattern_compiles() {
+        let p = policy();
+        assert!(p.commands.len() >= 10);
+        let mut names: Vec<_> = p.commands.iter().map(|c| c.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), p.commands.len(), "duplicate command names");
+        fn patterns(r: &ArgRule, out: &mut Vec<String>) {
+            match r {
+                ArgRule::String {
+                    pattern: Some(p), ..
+                } => out.push(p.clone()),
+                ArgRule::Array { items, .. } => patterns(items, out),
+                _ => {}
+            }
+        }
+        let mut all = vec![CHANNEL_PATTERN.to_owned()];
+        for c in &p.commands {
+            for a in c.args.values() {
+                patterns(a, &mut all);
+            }
+        }
+        for pat in all {
+            assert!(
+                pat.starts_with('^') && pat.ends_with('$'),
+                "{pat} is anchored"
+            );
+            regex::Regex::new(&pat).expect("pattern compiles");
+        }
+    }
+
+    #[test]
+    fn check_accepts_exact_calls_and_refuses_the_rest() {
+        let p = policy();
+        let id = "0123456789abcdef0123456789abcdef";
+        assert!(p
+            .check("rename_document", &json!({"id": id, "name": "a.pdf"}))
+            .is_ok());
+        assert_eq!(
+            p.check("plugin:fs|read_file", &json!({})).unwrap_err(),
+            Refusal::UnknownCommand
+        );
+        assert_eq!(
+            p.check("rename_document", &json!({"id": id})).unwrap_err(),
+            Refusal::MissingArgument("name".into())
+        );
+        assert_eq!(
+            p.check(
+                "rename_document",
+                &json!({"id": id, "name": "a", "path": "/etc"})
+            )
+            .unwrap_err(),
+            Refusal::ExtraArgument
+        );
+        for bad in [
+            json!({"id": id.to_uppercase(), "name": "a"}),
+            json!({"id": id, "name": ""}),
+            json!({"id": id, "name": "x".repeat(256)}),
+            json!({"id": id, "name": 7}),
+            json!({"id": id, "name": "a\0b"}),
+            json!({"id": [id], "name": "a"}),
+        ] {
+            assert!(
+                matches!(
+                    p.check("rename_document", &bad),
+                    Err(Refusal::BadArgument(_))
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            p.check("lock", &json!([])).unwrap_err(),
+            Refusal::BadMessage
+        );
+        assert!(p.check("set_auto_lock", &json!({"minutes": 1.5})).is_err());
+        assert!(p.check("set_auto_lock", &json!({"minutes": 0})).is_err());
+        assert!(p.check("set_auto_lock", &json!({"minutes": 15})).is_ok());
+        assert!(p
+            .check("import_files", &json!({"progress": "__CHANNEL__:12"}))
+            .is_ok());
+        assert!(p
+            .check("import_files", &json!({"progress": "/etc/passwd"}))
+            .is_err());
+        let tags: Vec<String> = (0..33).map(|i| format!("t{i}")).collect();
+        assert!(p
+            .check("set_tags", &json!({"id": id, "tags": tags}))
+            .is_err());
+        assert!(p
+            .check("set_tags", &json!({"id": id, "tags": ["a", ""]}))
+            .is_err());
+    }
+
+    #[test]
+    fn the_hook_reads_the_same_policy() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../dist-isolation/policy.js"
+        );
+        let want = policy().render_js();
+        if std::env::var_os("COFFER_BLESS").is_some() {
+            std::fs::write(path, &want).expect("write policy.js");
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            have == want,
+            "dist-isolation/policy.js differs from policy/ipc.json; \
+             run `COFFER_BLESS=1 cargo test -p coffer-core ipc_policy` to render it"
+        );
+    }
+
+    #[test]
+    fn table_lists_every_command() {
+        let t = policy().table();
+        for c in &policy().commands {
+            assert!(t.contains(&c.name), "{}", c.name);
+        }
+        assert!(t.contains("isolation hook only"));
+    }
+}

@@ -1,0 +1,189 @@
+// Rendered from policy/ipc.json by coffer_core::ipc_policy (`coffer policy --js`).
+// Do not edit: a test fails when this file and the policy differ.
+var COFFER_POLICY = {
+  "channelPattern": "^__CHANNEL__:[0-9]{1,10}$",
+  "commands": {
+    "audit_log": {
+      "args": {},
+      "hookOnly": false
+    },
+    "change_passphrase": {
+      "args": {
+        "current": {
+          "maxBytes": 1024,
+          "minBytes": 1,
+          "type": "string"
+        },
+        "next": {
+          "maxBytes": 1024,
+          "minBytes": 8,
+          "type": "string"
+        }
+      },
+      "hookOnly": false
+    },
+    "create_vault": {
+      "args": {
+        "passphrase": {
+          "maxBytes": 1024,
+          "minBytes": 8,
+          "type": "string"
+        }
+      },
+      "hookOnly": false
+    },
+    "delete_document": {
+      "args": {
+        "id": {
+          "maxBytes": 1024,
+          "minBytes": 0,
+          "pattern": "^[0-9a-f]{32}$",
+          "type": "string"
+        }
+      },
+      "hookOnly": false
+    },
+    "export_all": {
+      "args": {
+        "progress": {
+          "type": "channel"
+        }
+      },
+      "hookOnly": false
+    },
+    "export_document": {
+      "args": {
+        "id": {
+          "maxBytes": 1024,
+          "minBytes": 0,
+          "pattern": "^[0-9a-f]{32}$",
+          "type": "string"
+        }
+      },
+      "hookOnly": false
+    },
+    "import_dropped": {
+      "args": {
+        "progress": {
+          "type": "channel"
+        }
+      },
+      "hookOnly": false
+    },
+    "import_files": {
+      "args": {
+        "progress": {
+          "type": "channel"
+        }
+      },
+      "hookOnly": false
+    },
+    "ipc_policy": {
+      "args": {},
+      "hookOnly": false
+    },
+    "keep_alive": {
+      "args": {},
+      "hookOnly": false
+    },
+    "list_documents": {
+      "args": {
+        "query": {
+          "maxBytes": 256,
+          "minBytes": 0,
+          "type": "string"
+        }
+      },
+      "hookOnly": false
+    },
+    "lock": {
+      "args": {},
+      "hookOnly": false
+    },
+    "rename_document": {
+      "args": {
+        "id": {
+          "maxBytes": 1024,
+          "minBytes": 0,
+          "pattern": "^[0-9a-f]{32}$",
+          "type": "string"
+        },
+        "name": {
+          "maxBytes": 255,
+          "minBytes": 1,
+          "type": "string"
+        }
+      },
+      "hookOnly": false
+    },
+    "report_blocked": {
+      "args": {
+        "command": {
+          "maxBytes": 64,
+          "minBytes": 0,
+          "pattern": "^[A-Za-z0-9_:|.-]*$",
+          "type": "string"
+        },
+        "reason": {
+          "maxBytes": 1024,
+          "minBytes": 0,
+          "pattern": "^(unknown_command|hook_only|bad_message|bad_options|missing_argument|extra_argument|bad_argument)$",
+          "type": "string"
+        }
+      },
+      "hookOnly": true
+    },
+    "set_auto_lock": {
+      "args": {
+        "minutes": {
+          "max": 1440,
+          "min": 1,
+          "type": "integer"
+        }
+      },
+      "hookOnly": false
+    },
+    "set_tags": {
+      "args": {
+        "id": {
+          "maxBytes": 1024,
+          "minBytes": 0,
+          "pattern": "^[0-9a-f]{32}$",
+          "type": "string"
+        },
+        "tags": {
+          "items": {
+            "maxBytes": 64,
+            "minBytes": 1,
+            "type": "string"
+          },
+          "maxItems": 32,
+          "type": "array"
+        }
+      },
+      "hookOnly": false
+    },
+    "subscribe": {
+      "args": {
+        "events": {
+          "type": "channel"
+        }
+      },
+      "hookOnly": false
+    },
+    "unlock": {
+      "args": {
+        "passphrase": {
+          "maxBytes": 1024,
+          "minBytes": 1,
+          "type": "string"
+        }
+      },
+      "hookOnly": false
+    },
+    "vault_status": {
+      "args": {},
+      "hookOnly": false
+    }
+  }
+};
