@@ -1,0 +1,247 @@
+//! The third gate: what Rust accepts as a command's arguments.
+//!
+//! Every command's first argument is [`Checked`], which runs the IPC policy's
+//! check ([`coffer_core::ipc_policy::Policy::check`]) on the whole payload
+//! before any argument is parsed: the command must be listed, and the payload
+//! must hold exactly its arguments, each of the listed shape. Then each
+//! argument is parsed into a type that can only hold a valid value ("parse,
+//! don't validate"), checked with `validator` and the core's name rules. A
+//! failure at either step is an [`AppError`] with a stable code, never serde's
+//! or Tauri's text. Nothing here trusts the hook: a replayed or hand-made
+//! message meets the same checks.
+
+use coffer_core::ipc_policy::{policy, Refusal};
+use coffer_core::secret::Passphrase;
+use coffer_core::vault::DocumentId;
+use serde::Deserialize;
+use serde_json::Value;
+use tauri::ipc::{CommandArg, CommandItem, InvokeBody, InvokeError};
+use tauri::{Manager, Runtime};
+use validator::Validate;
+
+use crate::error::AppError;
+use crate::state::Shared;
+
+/// Proof that the call passed the IPC policy in Rust (for runtime `R`).
+#[derive(Debug, Clone, Copy)]
+pub struct Checked<R>(std::marker::PhantomData<fn() -> R>);
+
+impl<'de, R: Runtime> CommandArg<'de, R> for Checked<R> {
+    fn from_command(item: CommandItem<'de, R>) -> Result<Self, InvokeError> {
+        let shared = item
+            .message
+            .webview_ref()
+            .state::<Shared<R>>()
+            .inner()
+            .clone();
+        let verdict = match item.message.payload() {
+            InvokeBody::Json(v) => policy().check(item.name, v).map(|_| ()),
+            InvokeBody::Raw(_) => Err(Refusal::BadMessage),
+        };
+        match verdict {
+            Ok(()) => {
+                if item.name != "report_blocked" {
+                    shared.touch();
+                }
+                Ok(Checked(std::marker::PhantomData))
+            }
+            Err(refusal) => {
+                shared.record_refusal(item.name, refusal.code(), "rust");
+                Err(InvokeError::from(AppError::Refused { refusal }))
+            }
+        }
+    }
+}
+
+/// The JSON value of this argument (present: [`Checked`] ran first).
+fn value<'a, R: Runtime>(item: &'a CommandItem<'_, R>) -> Result<&'a Value, AppError> {
+    match item.message.payload() {
+        InvokeBody::Json(Value::Object(m)) => m.get(item.key),
+        _ => None,
+    }
+    .ok_or(AppError::Refused {
+        refusal: Refusal::MissingArgument(item.key.to_owned()),
+    })
+}
+
+/// An argument type parsed from its JSON value.
+pub trait FromArg: Sized {
+    /// The argument's name, for errors.
+    const FIELD: &'static str;
+    /// Parses and validates.
+    fn parse(v: &Value) -> Result<Self, AppError>;
+}
+
+macro_rules! command_args {
+    ($($t:ty),* $(,)?) => {$(
+        impl<'de, R: Runtime> CommandArg<'de, R> for $t {
+            fn from_command(item: CommandItem<'de, R>) -> Result<Self, InvokeError> {
+                value(&item)
+                    .and_then(<$t as FromArg>::parse)
+                    .map_err(InvokeError::from)
+            }
+        }
+    )*};
+}
+command_args!(
+    DocId,
+    DocName,
+    Tags,
+    Query,
+    NewPassphrase,
+    CurrentPassphrase,
+    Minutes,
+    BlockedReport
+);
+
+fn string<'a>(field: &'static str, v: &'a Value) -> Result<&'a str, AppError> {
+    v.as_str().ok_or(AppError::invalid(field, "must be text"))
+}
+
+/// A document id: exactly 32 lowercase hex digits (no prefixes from the UI).
+#[derive(Debug, Clone, Copy)]
+pub struct DocId(pub DocumentId);
+
+impl FromArg for DocId {
+    const FIELD: &'static str = "id";
+    fn parse(v: &Value) -> Result<Self, AppError> {
+        let s = string(Self::FIELD, v)?;
+        let bad = || AppError::invalid(Self::FIELD, "must be 32 lowercase hex digits");
+        if s.len() != 32 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(bad());
+        }
+        let mut id = [0u8; 16];
+        for (i, byte) in id.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Ok(DocId(DocumentId(id)))
+    }
+}
+
+/// A document name that passes the core's name rules.
+#[derive(Debug, Clone)]
+pub struct DocName(pub String);
+
+impl FromArg for DocName {
+    const FIELD: &'static str = "name";
+    fn parse(v: &Value) -> Result<Self, AppError> {
+        let s = string(Self::FIELD, v)?;
+        coffer_core::names::validate(s)
+            .map_err(|e| AppError::invalid(Self::FIELD, e.to_string()))?;
+        Ok(DocName(s.to_owned()))
+    }
+}
+
+/// A document's tags, each passing the core's tag rules.
+#[derive(Debug, Clone)]
+pub struct Tags(pub Vec<String>);
+
+#[derive(Deserialize, Validate)]
+#[serde(transparent)]
+struct TagsIn {
+    #[validate(length(max = 32))]
+    tags: Vec<String>,
+}
+
+impl FromArg for Tags {
+    const FIELD: &'static str = "tags";
+    fn parse(v: &Value) -> Result<Self, AppError> {
+        let t = TagsIn::deserialize(v)
+            .map_err(|_| AppError::invalid(Self::FIELD, "must be a list of text"))?;
+        t.validate()
+            .map_err(|_| AppError::invalid(Self::FIELD, "at most 32 tags"))?;
+        for tag in &t.tags {
+            coffer_core::names::validate_tag(tag)
+                .map_err(|why| AppError::invalid(Self::FIELD, why))?;
+        }
+        Ok(Tags(t.tags))
+    }
+}
+
+/// A search query (name or tag substring, or `tag:T`).
+#[derive(Debug, Clone)]
+pub struct Query(pub String);
+
+#[derive(Deserialize, Validate)]
+#[serde(transparent)]
+struct QueryIn {
+    #[validate(length(max = 256))]
+    text: String,
+}
+
+impl FromArg for Query {
+    const FIELD: &'static str = "query";
+    fn parse(v: &Value) -> Result<Self, AppError> {
+        let q =
+            QueryIn::deserialize(v).map_err(|_| AppError::invalid(Self::FIELD, "must be text"))?;
+        q.validate()
+            .map_err(|_| AppError::invalid(Self::FIELD, "at most 256 characters"))?;
+        Ok(Query(q.text))
+    }
+}
+
+fn passphrase(field: &'static str, v: &Value, min_chars: usize) -> Result<Passphrase, AppError> {
+    let s = string(field, v)?;
+    if s.chars().count() < min_chars || s.len() > 1024 {
+        return Err(AppError::invalid(
+            field,
+            format!("use {min_chars} to 1024 characters"),
+        ));
+    }
+    // The copy lives in a type that wipes itself on drop.
+    Ok(Passphrase::new(s.to_owned()))
+}
+
+/// A passphrase being set: the core's minimum length and at most 1 KiB.
+pub struct NewPassphrase(pub Passphrase);
+
+impl FromArg for NewPassphrase {
+    const FIELD: &'static str = "passphrase";
+    fn parse(v: &Value) -> Result<Self, AppError> {
+        passphrase(Self::FIELD, v, coffer_core::secret::MIN_PASSPHRASE_CHARS).map(NewPassphrase)
+    }
+}
+
+/// A passphrase being checked: anything non-empty up to 1 KiB.
+pub struct CurrentPassphrase(pub Passphrase);
+
+impl FromArg for CurrentPassphrase {
+    const FIELD: &'static str = "passphrase";
+    fn parse(v: &Value) -> Result<Self, AppError> {
+        passphrase(Self::FIELD, v, 1).map(CurrentPassphrase)
+    }
+}
+
+/// Minutes of inactivity before the vault locks itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Minutes(pub u32);
+
+#[derive(Deserialize, Validate)]
+#[serde(transparent)]
+struct MinutesIn {
+    #[validate(range(min = 1, max = 1440))]
+    minutes: u32,
+}
+
+impl FromArg for Minutes {
+    const FIELD: &'static str = "minutes";
+    fn parse(v: &Value) -> Result<Self, AppError> {
+        let m = MinutesIn::deserialize(v)
+            .map_err(|_| AppError::invalid(Self::FIELD, "must be a whole number"))?;
+        m.validate()
+            .map_err(|_| AppError::invalid(Self::FIELD, "must be 1 to 1440"))?;
+        Ok(Minutes(m.minutes))
+    }
+}
+
+/// What the hook reports about a call it refused. Both fields are checked by
+/// the policy's patterns before this runs; this keeps them as plain data.
+#[derive(Debug, Clone)]
+pub struct BlockedReport(pub String);
+
+impl FromArg for BlockedReport {
+    const FIELD: &'static str = "report";
+    fn parse(v: &Value) -> Result<Self, AppError> {
+        Ok(BlockedReport(string(Self::FIELD, v)?.to_owned()))
+    }
+}

@@ -1,0 +1,609 @@
+//! The app's commands: exactly those in `policy/ipc.json`. Each takes
+//! [`Checked`] first (the policy, enforced again in Rust), then typed arguments
+//! parsed and validated in `args.rs`, calls the core off the main thread, and
+//! maps errors to `{code, message}`. No command takes a path or file contents:
+//! paths come from native dialogs and drops, and Rust reads and writes the files.
+
+use std::path::PathBuf;
+
+use coffer_core::ipc_policy::{policy, CommandRule, Refusal};
+use coffer_core::vault::{AddOptions, DocumentInfo, Vault};
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Runtime, State};
+
+use crate::args::{
+    BlockedReport, Checked, CurrentPassphrase, DocId, DocName, Minutes, NewPassphrase, Query, Tags,
+};
+use crate::error::{AppError, AppResult};
+use crate::grants;
+use crate::state::{Notice, Open, Refused, Shared};
+
+/// Most documents one `list_documents` answer carries; the UI asks for a
+/// narrower search beyond that.
+pub const LIST_LIMIT: usize = 5000;
+/// Most audit entries one `audit_log` answer carries (newest first).
+pub const AUDIT_LIMIT: usize = 1000;
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    tauri::async_runtime::spawn_blocking(f)
+        .await
+        .map_err(|_| AppError::Internal("a background task failed"))?
+}
+
+/// What the first screen needs.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// A vault exists in the folder.
+    pub exists: bool,
+    /// It is unlocked in this app.
+    pub unlocked: bool,
+    /// The folder (the CLI's default too).
+    pub vault_dir: String,
+    /// Auto-lock delay.
+    pub auto_lock_minutes: u32,
+}
+
+#[tauri::command]
+pub async fn vault_status<R: Runtime>(
+    _c: Checked<R>,
+    state: State<'_, Shared<R>>,
+) -> AppResult<Status> {
+    let s = state.inner();
+    Ok(Status {
+        exists: s.config.vault_dir.join("coffer.header").is_file(),
+        unlocked: s.is_unlocked(),
+        vault_dir: s.config.vault_dir.display().to_string(),
+        auto_lock_minutes: s.settings().auto_lock_minutes,
+    })
+}
+
+/// The recovery key, shown once.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Created {
+    /// Its text form (14 groups).
+    pub recovery_key: String,
+}
+
+#[tauri::command]
+pub async fn create_vault<R: Runtime>(
+    _c: Checked<R>,
+    passphrase: NewPassphrase,
+    state: State<'_, Shared<R>>,
+) -> AppResult<Created> {
+    let s = state.inner().clone();
+    blocking(move || {
+        let mut slot = s.slot();
+        if slot.is_some() {
+            return Err(AppError::AlreadyUnlocked);
+        }
+        let params = s
+            .config
+            .kdf
+            .unwrap_or_else(coffer_core::kdf::KdfParams::calibrate);
+        let (vault, rk) = Vault::create(&s.config.vault_dir, &passphrase.0, params)?;
+        *slot = Some(Open {
+            vault,
+            catalog: None,
+        });
+        Ok(Created {
+            recovery_key: rk.to_text().to_string(),
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn unlock<R: Runtime>(
+    _c: Checked<R>,
+    passphrase: CurrentPassphrase,
+    state: State<'_, Shared<R>>,
+) -> AppResult<()> {
+    let s = state.inner().clone();
+    blocking(move || {
+        let mut slot = s.slot();
+        if slot.is_some() {
+            return Err(AppError::AlreadyUnlocked);
+        }
+        let vault = Vault::unlock(&s.config.vault_dir, &passphrase.0)?;
+        *slot = Some(Open {
+            vault,
+            catalog: None,
+        });
+        Ok(())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn lock<R: Runtime>(_c: Checked<R>, state: State<'_, Shared<R>>) -> AppResult<()> {
+    let s = state.inner().clone();
+    blocking(move || {
+        s.lock("user");
+        Ok(())
+    })
+    .await
+}
+
+/// One page of the catalog.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Listing {
+    /// Matching documents, sorted by name, at most [`LIST_LIMIT`].
+    pub documents: Vec<DocumentInfo>,
+    /// How many match in all.
+    pub matched: usize,
+    /// How many the vault holds.
+    pub total: usize,
+}
+
+fn fresh_catalog(open: &mut Open) -> AppResult<&coffer_core::catalog::Catalog> {
+    let version = open.vault.data_version()?;
+    if open.catalog.as_ref().map(|(v, _)| *v) != Some(version) {
+        open.catalog = Some((version, open.vault.catalog()?));
+    }
+    open.catalog
+        .as_ref()
+        .map(|(_, c)| c)
+        .ok_or(AppError::Internal("catalog"))
+}
+
+#[tauri::command]
+pub async fn list_documents<R: Runtime>(
+    _c: Checked<R>,
+    query: Query,
+    state: State<'_, Shared<R>>,
+) -> AppResult<Listing> {
+    let s = state.inner().clone();
+    blocking(move || {
+        s.with_open(|open| {
+            let cat = fresh_catalog(open)?;
+            let q = query.0.trim();
+            let found: Vec<&DocumentInfo> = if q.is_empty() {
+                cat.all().iter().collect()
+            } else {
+                cat.search(q)
+            };
+            Ok(Listing {
+                matched: found.len(),
+                total: cat.len(),
+                documents: found.into_iter().take(LIST_LIMIT).cloned().collect(),
+            })
+        })
+    })
+    .await
+}
+
+/// Progress of a long operation, sent on its channel (small messages only:
+/// they are delivered by script evaluation, never through the IPC fetch path).
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    /// Plaintext bytes done.
+    pub bytes: u64,
+    /// Plaintext bytes in all.
+    pub total: u64,
+    /// Files done.
+    pub files: usize,
+    /// Files in all.
+    pub files_total: usize,
+}
+
+/// Sends progress at most every 50 ms.
+struct Reporter<'a> {
+    ch: &'a Channel<Progress>,
+    p: Progress,
+    last: std::time::Instant,
+}
+
+impl<'a> Reporter<'a> {
+    fn new(ch: &'a Channel<Progress>, total: u64, files_total: usize) -> Self {
+        let p = Progress {
+            bytes: 0,
+            total,
+            files: 0,
+            files_total,
+        };
+        let _ = ch.send(p);
+        Reporter {
+            ch,
+            p,
+            last: std::time::Instant::now(),
+        }
+    }
+    fn bytes(&mut self, n: u64) {
+        self.p.bytes = self.p.bytes.saturating_add(n);
+        if self.last.elapsed() >= std::time::Duration::from_millis(50) {
+            self.last = std::time::Instant::now();
+            let _ = self.ch.send(self.p);
+        }
+    }
+    fn file_done(&mut self) {
+        self.p.files += 1;
+        let _ = self.ch.send(self.p);
+    }
+}
+
+/// One file that was not imported or exported, and why.
+#[derive(Debug, Serialize)]
+pub struct Failure {
+    /// The file's name (import) or the document id (export).
+    pub item: String,
+    /// Stable code.
+    pub code: &'static str,
+    /// Message.
+    pub message: String,
+}
+
+/// What an import did.
+#[derive(Debug, Serialize)]
+pub struct Imported {
+    /// Documents added.
+    pub added: Vec<DocumentInfo>,
+    /// Files refused.
+    pub failed: Vec<Failure>,
+}
+
+fn import_paths<R: Runtime>(
+    s: &Shared<R>,
+    app: &AppHandle<R>,
+    paths: Vec<PathBuf>,
+    progress: &Channel<Progress>,
+) -> AppResult<Imported> {
+    let mut failed = Vec::new();
+    let mut files = Vec::new();
+    for p in paths {
+        match grants::import_sources(app, &p) {
+            Ok(mut found) => files.append(&mut found),
+            Err(e) => failed.push(Failure {
+                item: grants::display_name(&p),
+                code: e.code(),
+                message: e.message(),
+            }),
+        }
+    }
+    let total = files.iter().map(|(_, len)| *len).sum();
+    let mut rep = Reporter::new(progress, total, files.len());
+    let mut added = Vec::new();
+    s.with_open(|open| {
+        for (p, _) in &files {
+            let r = open.vault.add_files(
+                std::slice::from_ref(p),
+                &AddOptions::default(),
+                &mut |n| rep.bytes(n),
+                &mut |_| {},
+            );
+            match r {
+                Ok(mut docs) => added.append(&mut docs),
+                // A full disk or a broken index stops the import; a bad file does not.
+                Err(
+                    e @ (coffer_core::Error::DiskFull(_) | coffer_core::Error::IndexTampered(_)),
+                ) => {
+                    open.catalog = None;
+                    return Err(e.into());
+                }
+                Err(e) => failed.push(Failure {
+                    item: grants::display_name(p),
+                    code: e.code(),
+                    message: e.public().message,
+                }),
+            }
+            rep.file_done();
+        }
+        open.catalog = None;
+        Ok(())
+    })?;
+    Ok(Imported { added, failed })
+}
+
+#[tauri::command]
+pub async fn import_files<R: Runtime>(
+    _c: Checked<R>,
+    progress: Channel<Progress>,
+    app: AppHandle<R>,
+    state: State<'_, Shared<R>>,
+) -> AppResult<Imported> {
+    let s = state.inner().clone();
+    blocking(move || {
+        s.require_unlocked()?;
+        let picked = s
+            .config
+            .dialogs
+            .pick_files(&app)
+            .filter(|p| !p.is_empty())
+            .ok_or(AppError::Cancelled)?;
+        let granted = picked
+            .into_iter()
+            .map(|p| grants::grant_file(&app, p))
+            .collect::<AppResult<Vec<_>>>()?;
+        import_paths(&s, &app, granted, &progress)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn import_dropped<R: Runtime>(
+    _c: Checked<R>,
+    progress: Channel<Progress>,
+    app: AppHandle<R>,
+    state: State<'_, Shared<R>>,
+) -> AppResult<Imported> {
+    let s = state.inner().clone();
+    blocking(move || {
+        s.require_unlocked()?;
+        let dropped = s.take_dropped();
+        if dropped.is_empty() {
+            return Err(AppError::NothingDropped);
+        }
+        import_paths(&s, &app, dropped, &progress)
+    })
+    .await
+}
+
+/// Where a document went.
+#[derive(Debug, Serialize)]
+pub struct Exported {
+    /// The file written.
+    pub path: String,
+}
+
+#[tauri::command]
+pub async fn export_document<R: Runtime>(
+    _c: Checked<R>,
+    id: DocId,
+    app: AppHandle<R>,
+    state: State<'_, Shared<R>>,
+) -> AppResult<Exported> {
+    let s = state.inner().clone();
+    blocking(move || {
+        // The vault is not held while the dialog is open (auto-lock still works).
+        let name = s.with_open(|o| Ok(o.vault.info(&id.0)?.name))?;
+        let suggested = coffer_core::names::sanitize(&name);
+        let chosen = s
+            .config
+            .dialogs
+            .save_file(&app, &suggested)
+            .ok_or(AppError::Cancelled)?;
+        let (dest, replace) = grants::grant_save_target(&app, chosen)?;
+        s.with_open(|o| {
+            o.vault.export_to(&id.0, &dest, replace, &mut |_| {})?;
+            Ok(())
+        })?;
+        Ok(Exported {
+            path: dest.display().to_string(),
+        })
+    })
+    .await
+}
+
+/// What `export_all` did.
+#[derive(Debug, Serialize)]
+pub struct ExportedAll {
+    /// The folder.
+    pub folder: String,
+    /// Documents written.
+    pub exported: usize,
+    /// Documents that failed their checks and were not written.
+    pub failed: Vec<Failure>,
+}
+
+#[tauri::command]
+pub async fn export_all<R: Runtime>(
+    _c: Checked<R>,
+    progress: Channel<Progress>,
+    app: AppHandle<R>,
+    state: State<'_, Shared<R>>,
+) -> AppResult<ExportedAll> {
+    let s = state.inner().clone();
+    blocking(move || {
+        let (total, count) = s.with_open(|o| {
+            let c = fresh_catalog(o)?;
+            Ok((c.all().iter().map(|d| d.size).sum::<u64>(), c.len()))
+        })?;
+        let chosen = s
+            .config
+            .dialogs
+            .pick_folder(&app)
+            .ok_or(AppError::Cancelled)?;
+        let folder = grants::grant_folder(&app, chosen)?;
+        let mut rep = Reporter::new(&progress, total, count);
+        let report = s.with_open(|o| Ok(o.vault.export_all(&folder, &mut |n| rep.bytes(n))?))?;
+        rep.p.files = report.exported.len();
+        let _ = progress.send(rep.p);
+        Ok(ExportedAll {
+            folder: folder.display().to_string(),
+            exported: report.exported.len(),
+            failed: report
+                .failed
+                .into_iter()
+                .map(|(id, e)| Failure {
+                    item: id.to_string(),
+                    code: e.code,
+                    message: e.message,
+                })
+                .collect(),
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn delete_document<R: Runtime>(
+    _c: Checked<R>,
+    id: DocId,
+    app: AppHandle<R>,
+    state: State<'_, Shared<R>>,
+) -> AppResult<()> {
+    let s = state.inner().clone();
+    blocking(move || {
+        let name = s.with_open(|o| Ok(o.vault.info(&id.0)?.name))?;
+        // The confirmation is Rust's own: a compromised UI cannot skip it.
+        let yes = s.config.dialogs.confirm(
+            &app,
+            "Delete document",
+            &format!("Delete “{name}” from the vault? This cannot be undone."),
+            "Delete",
+        );
+        if !yes {
+            return Err(AppError::Cancelled);
+        }
+        s.with_open(|o| {
+            o.catalog = None;
+            Ok(o.vault.remove(&id.0)?)
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn rename_document<R: Runtime>(
+    _c: Checked<R>,
+    id: DocId,
+    name: DocName,
+    state: State<'_, Shared<R>>,
+) -> AppResult<DocumentInfo> {
+    let s = state.inner().clone();
+    blocking(move || {
+        s.with_open(|o| {
+            o.catalog = None;
+            Ok(o.vault.edit(&id.0, Some(&name.0), None)?)
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn set_tags<R: Runtime>(
+    _c: Checked<R>,
+    id: DocId,
+    tags: Tags,
+    state: State<'_, Shared<R>>,
+) -> AppResult<DocumentInfo> {
+    let s = state.inner().clone();
+    blocking(move || {
+        s.with_open(|o| {
+            o.catalog = None;
+            Ok(o.vault.edit(&id.0, None, Some(&tags.0))?)
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn change_passphrase<R: Runtime>(
+    _c: Checked<R>,
+    current: CurrentPassphrase,
+    next: NewPassphrase,
+    state: State<'_, Shared<R>>,
+) -> AppResult<()> {
+    let s = state.inner().clone();
+    blocking(move || {
+        s.with_open(|o| {
+            o.vault.check_passphrase(&current.0)?;
+            Ok(o.vault.change_passphrase(&next.0, None)?)
+        })
+    })
+    .await
+}
+
+/// The audit log as the auditor reads it.
+#[derive(Serialize)]
+pub struct AuditView {
+    /// Newest first, at most [`AUDIT_LIMIT`].
+    pub entries: Vec<coffer_core::audit::Entry>,
+    /// The chain's status.
+    pub chain: coffer_core::audit::ChainStatus,
+}
+
+#[tauri::command]
+pub async fn audit_log<R: Runtime>(
+    _c: Checked<R>,
+    state: State<'_, Shared<R>>,
+) -> AppResult<AuditView> {
+    let s = state.inner().clone();
+    blocking(move || {
+        s.with_open(|o| {
+            let (mut entries, chain) = o.vault.audit_log()?;
+            entries.reverse();
+            entries.truncate(AUDIT_LIMIT);
+            Ok(AuditView { entries, chain })
+        })
+    })
+    .await
+}
+
+/// The policy Rust enforces, and what was refused.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyView {
+    /// Every command the UI may call.
+    pub commands: &'static [CommandRule],
+    /// Refused calls since start.
+    pub refused_total: u64,
+    /// The latest refused calls, newest first.
+    pub refused: Vec<Refused>,
+}
+
+#[tauri::command]
+pub async fn ipc_policy<R: Runtime>(
+    _c: Checked<R>,
+    state: State<'_, Shared<R>>,
+) -> AppResult<PolicyView> {
+    let (refused_total, refused) = state.refusals();
+    Ok(PolicyView {
+        commands: &policy().commands,
+        refused_total,
+        refused,
+    })
+}
+
+#[tauri::command]
+pub async fn set_auto_lock<R: Runtime>(
+    _c: Checked<R>,
+    minutes: Minutes,
+    state: State<'_, Shared<R>>,
+) -> AppResult<()> {
+    let s = state.inner().clone();
+    blocking(move || s.set_auto_lock(minutes.0)).await
+}
+
+#[tauri::command]
+pub async fn keep_alive<R: Runtime>(_c: Checked<R>) -> AppResult<()> {
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn subscribe<R: Runtime>(
+    _c: Checked<R>,
+    events: Channel<Notice>,
+    state: State<'_, Shared<R>>,
+) -> AppResult<()> {
+    state.subscribe(events);
+    Ok(())
+}
+
+/// The isolation hook rewrites every call it refuses into this command: it is
+/// recorded and rejected, so the UI's promise settles with a clear error.
+#[tauri::command]
+pub async fn report_blocked<R: Runtime>(
+    _c: Checked<R>,
+    command: BlockedReport,
+    reason: BlockedReport,
+    state: State<'_, Shared<R>>,
+) -> AppResult<()> {
+    state.record_refusal(&command.0, &reason.0, "hook");
+    let refusal = match reason.0.as_str() {
+        "hook_only" => Refusal::HookOnly,
+        "bad_message" => Refusal::BadMessage,
+        "bad_options" => Refusal::BadOptions,
+        "missing_argument" => Refusal::MissingArgument("?".into()),
+        "extra_argument" => Refusal::ExtraArgument,
+        "bad_argument" => Refusal::BadArgument("?".into()),
+        _ => Refusal::UnknownCommand,
+    };
+    Err(AppError::Refused { refusal })
+}

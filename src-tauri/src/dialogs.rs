@@ -1,0 +1,121 @@
+//! Native dialogs, opened by Rust: the only way a path reaches the app besides
+//! a drop on the window. The webview never names a path.
+//!
+//! [`Native`] is what every build uses. With the `e2e` feature only (never in a
+//! release or a package), [`Scripted`] answers from a JSON file named by
+//! `COFFER_E2E_DIALOGS`, so WebDriver tests can import and export under Xvfb.
+
+use std::path::PathBuf;
+
+use tauri::{AppHandle, Runtime};
+use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
+
+/// The dialogs a command may open. Each returns `None` when cancelled.
+pub trait Dialogs<R: Runtime>: Send + Sync {
+    /// Files to import.
+    fn pick_files(&self, app: &AppHandle<R>) -> Option<Vec<PathBuf>>;
+    /// Where to save one document, suggesting its (sanitized) name.
+    fn save_file(&self, app: &AppHandle<R>, suggested: &str) -> Option<PathBuf>;
+    /// A folder to export into.
+    fn pick_folder(&self, app: &AppHandle<R>) -> Option<PathBuf>;
+    /// A yes/no question; `true` only when the user chose `yes`.
+    fn confirm(&self, app: &AppHandle<R>, title: &str, message: &str, yes: &str) -> bool;
+}
+
+/// The platform's dialogs (GTK on Linux), through tauri-plugin-dialog.
+pub struct Native;
+
+impl<R: Runtime> Dialogs<R> for Native {
+    fn pick_files(&self, app: &AppHandle<R>) -> Option<Vec<PathBuf>> {
+        let picked = app
+            .dialog()
+            .file()
+            .set_title("Import into Coffer")
+            .blocking_pick_files()?;
+        Some(
+            picked
+                .into_iter()
+                .filter_map(|p| p.into_path().ok())
+                .collect(),
+        )
+    }
+
+    fn save_file(&self, app: &AppHandle<R>, suggested: &str) -> Option<PathBuf> {
+        app.dialog()
+            .file()
+            .set_title("Export from Coffer")
+            .set_file_name(suggested)
+            .blocking_save_file()?
+            .into_path()
+            .ok()
+    }
+
+    fn pick_folder(&self, app: &AppHandle<R>) -> Option<PathBuf> {
+        app.dialog()
+            .file()
+            .set_title("Export every document into…")
+            .blocking_pick_folder()?
+            .into_path()
+            .ok()
+    }
+
+    fn confirm(&self, app: &AppHandle<R>, title: &str, message: &str, yes: &str) -> bool {
+        app.dialog()
+            .message(message)
+            .title(title)
+            .kind(MessageDialogKind::Warning)
+            .buttons(MessageDialogButtons::OkCancelCustom(
+                yes.to_owned(),
+                "Cancel".to_owned(),
+            ))
+            .blocking_show()
+    }
+}
+
+/// Test builds only: answers read from the JSON file `$COFFER_E2E_DIALOGS` at
+/// each call: `{"pick": [paths], "save": path, "folder": path, "confirm": bool}`;
+/// a missing key means "cancelled".
+#[cfg(feature = "e2e")]
+pub struct Scripted;
+
+#[cfg(feature = "e2e")]
+impl Scripted {
+    /// Marker string the packaging check looks for: it must never be in a
+    /// release binary.
+    pub const MARKER: &'static str = "COFFER_E2E_DIALOGS";
+
+    fn answers() -> serde_json::Value {
+        std::env::var_os(Self::MARKER)
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(feature = "e2e")]
+impl<R: Runtime> Dialogs<R> for Scripted {
+    fn pick_files(&self, _: &AppHandle<R>) -> Option<Vec<PathBuf>> {
+        let a = Self::answers();
+        let list = a.get("pick")?.as_array()?;
+        Some(
+            list.iter()
+                .filter_map(|p| p.as_str().map(PathBuf::from))
+                .collect(),
+        )
+    }
+    fn save_file(&self, _: &AppHandle<R>, suggested: &str) -> Option<PathBuf> {
+        let a = Self::answers();
+        let dir = PathBuf::from(a.get("save")?.as_str()?);
+        Some(if dir.is_dir() {
+            dir.join(suggested)
+        } else {
+            dir
+        })
+    }
+    fn pick_folder(&self, _: &AppHandle<R>) -> Option<PathBuf> {
+        Self::answers().get("folder")?.as_str().map(PathBuf::from)
+    }
+    fn confirm(&self, _: &AppHandle<R>, _: &str, _: &str, _: &str) -> bool {
+        Self::answers().get("confirm").and_then(|v| v.as_bool()) == Some(true)
+    }
+}

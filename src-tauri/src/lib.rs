@@ -1,0 +1,138 @@
+//! Coffer's desktop app: a thin Tauri shell over `coffer-core`.
+//!
+//! Three gates stand between the UI and the vault, each on its own:
+//! 1. the isolation hook (`dist-isolation/hook.js`), which passes only the calls
+//!    `policy/ipc.json` lists, with arguments of the listed shape;
+//! 2. Tauri's ACL: `build.rs` generates a permission per command from the same
+//!    policy, and `capabilities/main.json` grants the main window exactly those
+//!    (no plugin permission at all);
+//! 3. Rust: every command re-checks the policy ([`args::Checked`]) and parses
+//!    its arguments into validated types; paths come only from native dialogs
+//!    and drops ([`grants`]).
+#![forbid(unsafe_code)]
+
+pub mod args;
+pub mod commands;
+pub mod dialogs;
+pub mod error;
+pub mod grants;
+pub mod settings;
+pub mod state;
+
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use tauri::{DragDropEvent, Manager, Runtime, WindowEvent};
+
+use crate::state::{Config, Inner, Shared};
+
+/// How often the auto-lock timer looks at the idle time.
+const AUTO_LOCK_TICK: Duration = Duration::from_secs(5);
+
+/// Registers Coffer's state, plugins, commands and window events on `builder`.
+/// `run` builds the real app with it; tests build it on the mock runtime.
+pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>, config: Config<R>) -> tauri::Builder<R> {
+    let shared: Shared<R> = Inner::new(config);
+    let timer = shared.clone();
+    std::thread::Builder::new()
+        .name("coffer-auto-lock".into())
+        .spawn(move || loop {
+            std::thread::sleep(AUTO_LOCK_TICK);
+            timer.lock_if_idle();
+        })
+        .ok();
+    builder
+        .plugin(tauri_plugin_fs::init())
+        .plugin(tauri_plugin_dialog::init())
+        .manage(shared)
+        .on_window_event(|window, event| {
+            if let WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) = event {
+                let s = window.state::<Shared<R>>();
+                // A drop on a locked vault is forgotten; tauri-plugin-fs has
+                // already put the paths in its scope.
+                if s.is_unlocked() {
+                    s.set_dropped(paths.clone());
+                }
+            }
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::vault_status,
+            commands::create_vault,
+            commands::unlock,
+            commands::lock,
+            commands::list_documents,
+            commands::import_files,
+            commands::import_dropped,
+            commands::export_document,
+            commands::export_all,
+            commands::delete_document,
+            commands::rename_document,
+            commands::set_tags,
+            commands::change_passphrase,
+            commands::audit_log,
+            commands::ipc_policy,
+            commands::set_auto_lock,
+            commands::keep_alive,
+            commands::subscribe,
+            commands::report_blocked,
+        ])
+}
+
+/// The generated context: configuration, assets (UI and isolation app),
+/// capabilities and the ACL manifest.
+#[cfg(not(test))]
+fn context() -> tauri::Context<tauri::Wry> {
+    tauri::generate_context!()
+}
+
+#[cfg(all(feature = "e2e", not(test)))]
+fn dialogs() -> Box<dyn dialogs::Dialogs<tauri::Wry>> {
+    Box::new(dialogs::Scripted)
+}
+
+#[cfg(all(not(feature = "e2e"), not(test)))]
+fn dialogs() -> Box<dyn dialogs::Dialogs<tauri::Wry>> {
+    Box::new(dialogs::Native)
+}
+
+#[cfg(not(test))]
+fn init_logging() {
+    // Logs only when asked (`COFFER_LOG=debug`), to stderr; they never hold a
+    // secret or a document name (see crates/coffer-core/tests/logs.rs).
+    if let Ok(filter) = std::env::var("COFFER_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}
+
+/// Starts the app on the default vault (the CLI's too).
+#[cfg(not(test))]
+pub fn run() {
+    init_logging();
+    let Some(vault_dir) = coffer_core::paths::default_vault_dir() else {
+        eprintln!("coffer: no home folder to keep the vault in; set COFFER_VAULT");
+        std::process::exit(2);
+    };
+    let config = Config {
+        vault_dir,
+        settings_file: settings::default_file(),
+        kdf: None,
+        dialogs: dialogs(),
+    };
+    let app = app_builder(tauri::Builder::default(), config).build(context());
+    match app {
+        Ok(app) => app.run(|handle, event| {
+            if let tauri::RunEvent::Exit = event {
+                handle.state::<Shared<tauri::Wry>>().lock("exit");
+            }
+        }),
+        Err(e) => {
+            eprintln!("coffer: the app could not start: {e}");
+            std::process::exit(1);
+        }
+    }
+}

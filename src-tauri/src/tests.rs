@@ -1,0 +1,634 @@
+//! Commands and the ACL through Tauri's mock runtime, built with the app's real
+//! generated context (`generate_context!(test = true)`: its capabilities and
+//! the ACL manifest from `build.rs`), so a refused command is refused by the
+//! real ACL. These calls skip the isolation iframe (the hook is tested under
+//! Node and in the real webview), so every hostile argument here meets Rust's
+//! own checks.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use coffer_core::ipc_policy::policy;
+use coffer_core::kdf::KdfParams;
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{AppHandle, Manager, WebviewWindow, WebviewWindowBuilder};
+
+use crate::dialogs::Dialogs;
+use crate::state::{Config, Shared};
+
+const PASS: &str = "correct horse battery staple";
+
+/// Dialog answers set by each test.
+#[derive(Default)]
+struct Answers {
+    pick: Option<Vec<PathBuf>>,
+    /// The exact file chosen in the save dialog.
+    save: Option<PathBuf>,
+    /// A folder where the user keeps the suggested name.
+    save_in: Option<PathBuf>,
+    folder: Option<PathBuf>,
+    confirm: bool,
+    confirmed: Vec<String>,
+}
+
+#[derive(Clone, Default)]
+struct TestDialogs(Arc<Mutex<Answers>>);
+
+impl Dialogs<MockRuntime> for TestDialogs {
+    fn pick_files(&self, _: &AppHandle<MockRuntime>) -> Option<Vec<PathBuf>> {
+        self.0.lock().unwrap().pick.clone()
+    }
+    fn save_file(&self, _: &AppHandle<MockRuntime>, suggested: &str) -> Option<PathBuf> {
+        let a = self.0.lock().unwrap();
+        a.save
+            .clone()
+            .or_else(|| a.save_in.as_ref().map(|d| d.join(suggested)))
+    }
+    fn pick_folder(&self, _: &AppHandle<MockRuntime>) -> Option<PathBuf> {
+        self.0.lock().unwrap().folder.clone()
+    }
+    fn confirm(&self, _: &AppHandle<MockRuntime>, _: &str, message: &str, _: &str) -> bool {
+        let mut a = self.0.lock().unwrap();
+        a.confirmed.push(message.to_owned());
+        a.confirm
+    }
+}
+
+struct Harness {
+    dir: tempfile::TempDir,
+    app: tauri::App<MockRuntime>,
+    main: WebviewWindow<MockRuntime>,
+    dialogs: TestDialogs,
+}
+
+fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let dialogs = TestDialogs::default();
+    let config = Config {
+        vault_dir: dir.path().join("vault"),
+        settings_file: Some(dir.path().join("config/desktop.json")),
+        kdf: Some(KdfParams {
+            memory_kib: coffer_core::kdf::MIN_MEMORY_KIB,
+            iterations: 1,
+            parallelism: 1,
+        }),
+        dialogs: Box::new(dialogs.clone()),
+    };
+    let app = crate::app_builder(mock_builder(), config)
+        .build(tauri::generate_context!(test = true))
+        .unwrap();
+    let main = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    Harness {
+        dir,
+        app,
+        main,
+        dialogs,
+    }
+}
+
+fn request(cmd: &str, body: InvokeBody) -> InvokeRequest {
+    InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: "tauri://localhost".parse().unwrap(),
+        body,
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    }
+}
+
+fn invoke_on(w: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    tauri::test::get_ipc_response(w, request(cmd, InvokeBody::Json(args)))
+        .map(|b| b.deserialize::<Value>().unwrap())
+}
+
+impl Harness {
+    fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        invoke_on(&self.main, cmd, args)
+    }
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.call(cmd, args)
+            .unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+    }
+    fn code(&self, cmd: &str, args: Value) -> String {
+        match self.call(cmd, args) {
+            Ok(v) => panic!("{cmd} succeeded unexpectedly: {v}"),
+            Err(e) => e["code"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no code in {e}"))
+                .to_owned(),
+        }
+    }
+    fn shared(&self) -> Shared<MockRuntime> {
+        self.app.state::<Shared<MockRuntime>>().inner().clone()
+    }
+    fn answers(&self) -> std::sync::MutexGuard<'_, Answers> {
+        self.dialogs.0.lock().unwrap()
+    }
+    fn file(&self, name: &str, data: &[u8]) -> PathBuf {
+        let d = self.dir.path().join("outside");
+        std::fs::create_dir_all(&d).unwrap();
+        let p = d.join(name);
+        std::fs::write(&p, data).unwrap();
+        p
+    }
+    fn created(&self) -> String {
+        let r = self.ok("create_vault", json!({"passphrase": PASS}));
+        r["recoveryKey"].as_str().unwrap().to_owned()
+    }
+    fn import(&self, files: &[PathBuf]) -> Value {
+        self.answers().pick = Some(files.to_vec());
+        self.ok("import_files", json!({"progress": "__CHANNEL__:7"}))
+    }
+    fn list(&self, query: &str) -> Vec<Value> {
+        self.ok("list_documents", json!({"query": query}))["documents"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+fn id_of(doc: &Value) -> String {
+    doc["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_user_session_through_every_command() {
+    let h = harness();
+    let st = h.ok("vault_status", json!({}));
+    assert_eq!(st["exists"], false);
+    assert_eq!(st["unlocked"], false);
+    assert_eq!(h.code("unlock", json!({"passphrase": PASS})), "no_vault");
+
+    let rk = h.created();
+    assert_eq!(rk.split('-').count(), 14, "{rk}");
+    assert_eq!(h.ok("vault_status", json!({}))["unlocked"], true);
+    assert_eq!(
+        h.code("create_vault", json!({"passphrase": PASS})),
+        "already_unlocked"
+    );
+
+    // Import through the (stand-in) native dialog.
+    let a = h.file("Lease agreement.pdf", b"lease terms");
+    let b = h.file("blood-test.txt", &vec![7u8; 300_000]);
+    let r = h.import(&[a.clone(), b.clone()]);
+    assert_eq!(r["added"].as_array().unwrap().len(), 2, "{r}");
+    assert!(r["failed"].as_array().unwrap().is_empty());
+    let all = h.ok("list_documents", json!({"query": ""}));
+    assert_eq!(all["total"], 2);
+    let docs = h.list("lease");
+    assert_eq!(docs.len(), 1);
+    let lease = id_of(&docs[0]);
+    assert_eq!(docs[0]["size"], 11);
+
+    // Rename and tag; search by tag.
+    let renamed = h.ok(
+        "rename_document",
+        json!({"id": lease, "name": "Lease 2026.pdf"}),
+    );
+    assert_eq!(renamed["name"], "Lease 2026.pdf");
+    h.ok("set_tags", json!({"id": lease, "tags": ["legal", "home"]}));
+    let tagged = h.list("tag:legal");
+    assert_eq!(tagged.len(), 1);
+    assert_eq!(tagged[0]["name"], "Lease 2026.pdf");
+    assert!(h.list("tag:leg").is_empty(), "tag: matches whole tags");
+
+    // Export one document through the save dialog, then every document.
+    let out = h.dir.path().join("exports");
+    std::fs::create_dir_all(&out).unwrap();
+    h.answers().save_in = Some(out.clone());
+    let e = h.ok("export_document", json!({"id": lease}));
+    let written = PathBuf::from(e["path"].as_str().unwrap());
+    assert_eq!(written, out.canonicalize().unwrap().join("Lease 2026.pdf"));
+    assert_eq!(std::fs::read(&written).unwrap(), b"lease terms");
+    let all_dir = h.dir.path().join("all");
+    std::fs::create_dir_all(&all_dir).unwrap();
+    h.answers().folder = Some(all_dir.clone());
+    let ea = h.ok("export_all", json!({"progress": "__CHANNEL__:8"}));
+    assert_eq!(ea["exported"], 2);
+    assert_eq!(
+        std::fs::read(all_dir.join("blood-test.txt")).unwrap(),
+        vec![7u8; 300_000]
+    );
+
+    // Delete: Rust asks; "no" keeps the document, "yes" removes it.
+    let blood = id_of(&h.list("blood")[0]);
+    assert_eq!(h.code("delete_document", json!({"id": blood})), "cancelled");
+    assert_eq!(h.list("").len(), 2);
+    h.answers().confirm = true;
+    h.ok("delete_document", json!({"id": blood}));
+    assert_eq!(h.list("").len(), 1);
+    assert!(h.answers().confirmed[0].contains("blood-test.txt"));
+
+    // Passphrase change checks the current one.
+    assert_eq!(
+        h.code(
+            "change_passphrase",
+            json!({"current": "wrong passphrase", "next": "new secret phrase 1"})
+        ),
+        "wrong_secret"
+    );
+    h.ok(
+        "change_passphrase",
+        json!({"current": PASS, "next": "new secret phrase 1"}),
+    );
+
+    // Audit and policy views.
+    let audit = h.ok("audit_log", json!({}));
+    assert_eq!(audit["chain"]["ok"], true, "{audit}");
+    let events: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    for ev in [
+        "create",
+        "add",
+        "edit",
+        "export",
+        "delete",
+        "passphrase_change",
+    ] {
+        assert!(events.contains(&ev), "{ev} in {events:?}");
+    }
+    let pol = h.ok("ipc_policy", json!({}));
+    assert_eq!(
+        pol["commands"].as_array().unwrap().len(),
+        policy().commands.len()
+    );
+
+    // Settings, keep-alive, notices.
+    h.ok("set_auto_lock", json!({"minutes": 3}));
+    assert_eq!(h.ok("vault_status", json!({}))["autoLockMinutes"], 3);
+    let saved = std::fs::read_to_string(h.dir.path().join("config/desktop.json")).unwrap();
+    assert!(saved.contains("\"autoLockMinutes\": 3"), "{saved}");
+    h.ok("keep_alive", json!({}));
+    h.ok("subscribe", json!({"events": "__CHANNEL__:9"}));
+
+    // Lock wipes the keys: nothing readable until unlocked again.
+    h.ok("lock", json!({}));
+    assert_eq!(h.code("list_documents", json!({"query": ""})), "locked");
+    assert_eq!(
+        h.code("import_files", json!({"progress": "__CHANNEL__:1"})),
+        "locked"
+    );
+    assert_eq!(
+        h.code("unlock", json!({"passphrase": PASS})),
+        "wrong_secret"
+    );
+    h.ok("unlock", json!({"passphrase": "new secret phrase 1"}));
+    assert_eq!(h.list("").len(), 1);
+    // The CLI's core opens the same vault with the same passphrase.
+    h.ok("lock", json!({}));
+    let v = coffer_core::vault::Vault::unlock(
+        &h.dir.path().join("vault"),
+        &coffer_core::secret::Passphrase::new("new secret phrase 1".into()),
+    )
+    .unwrap();
+    assert_eq!(v.list(None).unwrap()[0].name, "Lease 2026.pdf");
+}
+
+#[test]
+fn the_acl_refuses_what_the_capability_does_not_grant() {
+    let h = harness();
+    // Plugin commands: registered (fs, dialog) or core, none granted.
+    for cmd in [
+        "plugin:fs|read_file",
+        "plugin:fs|write_file",
+        "plugin:fs|read_dir",
+        "plugin:dialog|open",
+        "plugin:dialog|save",
+        "plugin:event|listen",
+        "plugin:event|emit",
+        "plugin:window|close",
+        "plugin:webview|create_webview_window",
+        "plugin:path|resolve_directory",
+        "plugin:app|version",
+    ] {
+        let e = h.call(cmd, json!({"path": "/etc/passwd"})).unwrap_err();
+        let text = e.as_str().unwrap_or_default();
+        assert!(
+            text.contains("not allowed") || text.contains("not found"),
+            "{cmd}: {e}"
+        );
+    }
+    // App commands from a window the capability does not name: the manifest
+    // makes Tauri check app commands, so even `vault_status` is refused.
+    let other = WebviewWindowBuilder::new(&h.app, "other", Default::default())
+        .build()
+        .unwrap();
+    for c in &policy().commands {
+        let e = invoke_on(&other, &c.name, json!({})).unwrap_err();
+        assert!(
+            e.as_str().unwrap_or_default().contains("not allowed"),
+            "{}: {e}",
+            c.name
+        );
+    }
+    // An app command that does not exist.
+    let e = h.call("read_document", json!({})).unwrap_err();
+    assert!(
+        e.as_str().unwrap_or_default().contains("not allowed"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_capability_the_acl_and_the_commands_match_the_policy() {
+    let cap: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/capabilities/main.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let granted: BTreeSet<String> = cap["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_owned())
+        .collect();
+    let want: BTreeSet<String> = policy()
+        .commands
+        .iter()
+        .map(|c| format!("allow-{}", c.name.replace('_', "-")))
+        .collect();
+    assert_eq!(
+        granted, want,
+        "capabilities/main.json drifted from policy/ipc.json"
+    );
+    assert_eq!(cap["windows"], json!(["main"]));
+    let dirs: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/capabilities"))
+        .unwrap()
+        .collect();
+    assert_eq!(dirs.len(), 1, "one capability file, nothing else grants");
+
+    // Every policy command is registered: an empty call reaches Rust's own
+    // policy check (a stable code), never "command not found".
+    let h = harness();
+    for c in &policy().commands {
+        let r = h.call(&c.name, json!({"unexpected": 1}));
+        let e = r.unwrap_err();
+        assert_eq!(e["code"], "blocked", "{}: {e}", c.name);
+    }
+}
+
+#[test]
+fn hostile_arguments_meet_rusts_own_checks() {
+    let h = harness();
+    h.created();
+    let doc = h.import(&[h.file("a.txt", b"a")])["added"][0].clone();
+    let id = id_of(&doc);
+    let cases: Vec<(&str, Value, &str)> = vec![
+        // Extra, missing and ill-shaped arguments: the policy, in Rust.
+        (
+            "rename_document",
+            json!({"id": id, "name": "b", "path": "/etc/passwd"}),
+            "blocked",
+        ),
+        ("rename_document", json!({"id": id}), "blocked"),
+        (
+            "rename_document",
+            json!({"id": id.to_uppercase(), "name": "b"}),
+            "blocked",
+        ),
+        ("rename_document", json!({"id": id, "name": 5}), "blocked"),
+        (
+            "rename_document",
+            json!({"id": id, "name": "x".repeat(256)}),
+            "blocked",
+        ),
+        (
+            "rename_document",
+            json!({"id": id, "name": "a\u{0}b"}),
+            "blocked",
+        ),
+        (
+            "export_document",
+            json!({"id": "../../etc/passwd"}),
+            "blocked",
+        ),
+        (
+            "import_files",
+            json!({"progress": "__CHANNEL__:1", "paths": ["/etc/shadow"]}),
+            "blocked",
+        ),
+        (
+            "import_files",
+            json!({"progress": "/etc/shadow"}),
+            "blocked",
+        ),
+        ("set_auto_lock", json!({"minutes": 0}), "blocked"),
+        ("set_auto_lock", json!({"minutes": 2.5}), "blocked"),
+        ("set_auto_lock", json!({"minutes": "5"}), "blocked"),
+        (
+            "set_tags",
+            json!({"id": id, "tags": ["x".repeat(65)]}),
+            "blocked",
+        ),
+        ("lock", json!([]), "blocked"),
+        // Shaped right, meaning wrong: the typed arguments and the core.
+        (
+            "rename_document",
+            json!({"id": id, "name": "../escape"}),
+            "invalid_argument",
+        ),
+        (
+            "rename_document",
+            json!({"id": id, "name": "con.txt"}),
+            "invalid_argument",
+        ),
+        (
+            "rename_document",
+            json!({"id": id, "name": "a\u{202e}fdp.exe"}),
+            "invalid_argument",
+        ),
+        (
+            "rename_document",
+            json!({"id": id, "name": "dir/name"}),
+            "invalid_argument",
+        ),
+        (
+            "set_tags",
+            json!({"id": id, "tags": ["bad\ttag"]}),
+            "invalid_argument",
+        ),
+        (
+            "change_passphrase",
+            json!({"current": PASS, "next": "éééé"}),
+            "invalid_argument",
+        ),
+        (
+            "rename_document",
+            json!({"id": "0".repeat(32), "name": "b"}),
+            "not_found",
+        ),
+        (
+            "delete_document",
+            json!({"id": "f".repeat(32)}),
+            "not_found",
+        ),
+        (
+            "import_dropped",
+            json!({"progress": "__CHANNEL__:1"}),
+            "nothing_dropped",
+        ),
+    ];
+    for (cmd, args, want) in cases {
+        let r = h.call(cmd, args.clone());
+        let e = r.expect_err(cmd);
+        assert_eq!(e["code"], want, "{cmd} {args}: {e}");
+        let msg = e["message"].as_str().unwrap();
+        assert!(
+            !msg.is_empty() && !msg.contains("serde") && !msg.contains("invalid type"),
+            "{msg}"
+        );
+    }
+    // A raw (non-JSON) body is refused too.
+    let raw =
+        tauri::test::get_ipc_response(&h.main, request("lock", InvokeBody::Raw(vec![1, 2, 3])));
+    assert_eq!(raw.unwrap_err()["code"], "blocked");
+    // Nothing changed.
+    let docs = h.list("");
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["name"], "a.txt");
+    // Each refusal is recorded for the auditor, as refused by Rust.
+    let pol = h.ok("ipc_policy", json!({}));
+    assert!(pol["refusedTotal"].as_u64().unwrap() >= 15, "{pol}");
+    assert_eq!(pol["refused"][0]["gate"], "rust");
+}
+
+#[test]
+fn the_hooks_reports_are_recorded_and_rejected() {
+    let h = harness();
+    let e = h
+        .call(
+            "report_blocked",
+            json!({"command": "plugin:fs|read_file", "reason": "unknown_command"}),
+        )
+        .unwrap_err();
+    assert_eq!(e["code"], "blocked");
+    assert!(e["message"]
+        .as_str()
+        .unwrap()
+        .contains("not in Coffer's IPC policy"));
+    // A report that does not fit the policy is itself refused, and recorded.
+    let e = h
+        .call(
+            "report_blocked",
+            json!({"command": "<script>", "reason": "x"}),
+        )
+        .unwrap_err();
+    assert_eq!(e["code"], "blocked");
+    let pol = h.ok("ipc_policy", json!({}));
+    assert_eq!(pol["refusedTotal"], 2);
+    assert_eq!(pol["refused"][1]["command"], "plugin:fs|read_file");
+    assert_eq!(pol["refused"][1]["gate"], "hook");
+    assert_eq!(pol["refused"][0]["command"], "report_blocked");
+    assert_eq!(pol["refused"][0]["gate"], "rust");
+}
+
+#[test]
+fn paths_come_only_from_grants_and_meet_the_rules() {
+    let h = harness();
+    h.created();
+    let s = h.shared();
+    // A drop Rust never received (not in the fs scope) is not imported.
+    let stray = h.file("stray.txt", b"s");
+    s.set_dropped(vec![stray.clone()]);
+    let r = h.ok("import_dropped", json!({"progress": "__CHANNEL__:1"}));
+    assert_eq!(r["failed"][0]["code"], "not_granted", "{r}");
+    assert!(h.list("").is_empty());
+
+    // A dropped folder (as tauri-plugin-fs registers it): its files are
+    // imported, a symlink inside it is not followed.
+    let folder = h.dir.path().join("dropped");
+    std::fs::create_dir_all(folder.join("sub")).unwrap();
+    std::fs::write(folder.join("one.txt"), b"1").unwrap();
+    std::fs::write(folder.join("sub/two.txt"), b"2").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/etc/hostname", folder.join("link.txt")).unwrap();
+    use tauri_plugin_fs::FsExt;
+    h.app.fs_scope().allow_directory(&folder, true).unwrap();
+    s.set_dropped(vec![folder.clone()]);
+    let r = h.ok("import_dropped", json!({"progress": "__CHANNEL__:1"}));
+    let names: BTreeSet<String> = h
+        .list("")
+        .iter()
+        .map(|d| d["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["one.txt".to_owned(), "two.txt".to_owned()]),
+        "{r}"
+    );
+
+    // Relative, `..` and unsafe names from a dialog are refused.
+    for bad in ["relative.txt", "/tmp/../etc/passwd"] {
+        h.answers().pick = Some(vec![PathBuf::from(bad)]);
+        assert_eq!(
+            h.code("import_files", json!({"progress": "__CHANNEL__:1"})),
+            "bad_path",
+            "{bad}"
+        );
+    }
+    let id = id_of(&h.list("one")[0]);
+    // Never through a symlink, never onto a folder, never an unsafe name.
+    let out = h.dir.path().join("out");
+    std::fs::create_dir_all(out.join("folder")).unwrap();
+    let victim = h.file("victim.txt", b"keep me");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&victim, out.join("link.txt")).unwrap();
+    for (target, want) in [
+        (out.join("link.txt"), "bad_path"),
+        (out.join("folder"), "bad_path"),
+        (out.join("CON"), "bad_path"),
+        (out.join("missing-dir/x.txt"), "bad_path"),
+    ] {
+        h.answers().save = Some(target.clone());
+        assert_eq!(
+            h.code("export_document", json!({"id": id})),
+            want,
+            "{}",
+            target.display()
+        );
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+    // Cancelling a dialog is a clean, silent outcome.
+    h.answers().save = None;
+    assert_eq!(h.code("export_document", json!({"id": id})), "cancelled");
+    h.answers().pick = None;
+    assert_eq!(
+        h.code("import_files", json!({"progress": "__CHANNEL__:1"})),
+        "cancelled"
+    );
+    // Replacing an existing regular file the user confirmed in the dialog.
+    let existing = h.file("existing.txt", b"old");
+    h.answers().save = Some(existing.clone());
+    h.ok("export_document", json!({"id": id}));
+    assert_eq!(std::fs::read(&existing).unwrap(), b"1");
+}
+
+#[test]
+fn auto_lock_wipes_keys_after_idle_and_notices_the_ui() {
+    let h = harness();
+    h.created();
+    let s = h.shared();
+    assert!(!s.lock_if_idle_after(Duration::from_secs(5)));
+    assert!(s.is_unlocked());
+    h.ok("set_auto_lock", json!({"minutes": 1}));
+    assert!(s.lock_if_idle_after(Duration::from_secs(61)));
+    assert!(!s.is_unlocked());
+    assert_eq!(h.code("list_documents", json!({"query": ""})), "locked");
+}

@@ -1,0 +1,429 @@
+// Coffer's UI. It holds decrypted names only while the vault is unlocked and
+// wipes them on lock. It never sees a path it could choose, nor file contents:
+// Rust opens the dialogs and reads and writes the files. Every string from the
+// vault goes into the page as text (textContent), never as HTML.
+import { call, channel, CofferError } from './ipc.js';
+import { strength } from './strength.js';
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, props = {}, ...children) => {
+  const n = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'class') n.className = v;
+    else if (k === 'text') n.textContent = v;
+    else if (k.startsWith('on')) n.addEventListener(k.slice(2), v);
+    else n.setAttribute(k, v);
+  }
+  for (const c of children) n.append(c);
+  return n;
+};
+
+// ----- state (wiped on lock) -------------------------------------------------
+let docs = [];
+let activeTag = null;
+let status = null;
+
+function wipe() {
+  docs = [];
+  activeTag = null;
+  $('docs-body').replaceChildren();
+  $('tag-filter').replaceChildren();
+  $('audit-body').replaceChildren();
+  $('refused-body').replaceChildren();
+  $('search').value = '';
+  $('list-summary').textContent = '';
+  for (const id of ['unlock-pass', 'create-pass', 'create-pass2', 'passwd-current', 'passwd-new', 'passwd-new2']) $(id).value = '';
+  $('recovery-key').textContent = '';
+  $('toasts').replaceChildren();
+  if ($('edit-dialog').open) $('edit-dialog').close();
+  $('edit-input').value = '';
+  hideProgress();
+}
+
+// ----- screens, views, messages ---------------------------------------------
+function show(screen) {
+  for (const s of document.querySelectorAll('.screen')) s.hidden = s.id !== `screen-${screen}`;
+  const focus = { create: 'create-pass', unlock: 'unlock-pass', main: 'search' }[screen];
+  if (focus) setTimeout(() => $(focus).focus(), 0);
+}
+
+function view(name) {
+  for (const v of ['docs', 'settings', 'audit']) {
+    $(`view-${v}`).hidden = v !== name;
+    const tab = $(`tab-${v}`);
+    if (v === name) tab.setAttribute('aria-current', 'page'); else tab.removeAttribute('aria-current');
+  }
+  if (name === 'audit') loadAudit();
+  if (name === 'settings') $('autolock-minutes').value = status?.autoLockMinutes ?? 10;
+  if (name === 'docs') refresh();
+}
+
+function toast(text, kind = '') {
+  const t = el('div', { class: `toast ${kind}`, role: kind === 'error' ? 'alert' : 'status', text });
+  $('toasts').append(t);
+  setTimeout(() => t.remove(), kind === 'error' ? 8000 : 4000);
+}
+
+function explain(e) {
+  if (!(e instanceof CofferError)) return 'Something went wrong.';
+  if (e.code === 'blocked') return `Blocked by Coffer’s isolation policy: ${e.message}`;
+  return e.message.charAt(0).toUpperCase() + e.message.slice(1);
+}
+
+function fail(e) {
+  if (e instanceof CofferError && e.code === 'cancelled') return;
+  if (e instanceof CofferError && e.code === 'locked') { onLocked(); return; }
+  toast(explain(e), 'error');
+}
+
+const size = (n) => {
+  if (n < 1024) return `${n} B`;
+  const u = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024, i = 0;
+  while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${u[i]}`;
+};
+const when = (ms) => new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+// ----- start -------------------------------------------------------------------
+async function start() {
+  try {
+    status = await call('vault_status');
+  } catch (e) {
+    toast(explain(e), 'error');
+    return;
+  }
+  $('create-dir').textContent = status.vaultDir;
+  $('unlock-dir').textContent = status.vaultDir;
+  const [events] = channel(onNotice);
+  call('subscribe', { events }).catch(fail);
+  if (status.unlocked) { show('main'); view('docs'); }
+  else show(status.exists ? 'unlock' : 'create');
+}
+
+function onNotice(n) {
+  if (!n || typeof n !== 'object') return;
+  if (n.kind === 'locked') onLocked(n.reason === 'idle' ? 'Locked after inactivity.' : null);
+  if (n.kind === 'dropped') importWith('import_dropped');
+}
+
+function onLocked(message) {
+  wipe();
+  if (status) status.unlocked = false;
+  show('unlock');
+  if (message) toast(message);
+}
+
+// ----- create ------------------------------------------------------------------
+function meter(input, bar, text, repeat, submit) {
+  const update = () => {
+    const s = strength(input.value);
+    bar.className = s.label ? `s${Math.max(1, s.score)}` : '';
+    text.textContent = s.label ? `${s.label}. ${s.hint}` : s.hint;
+    submit.disabled = !(s.acceptable && repeat.value === input.value);
+  };
+  input.addEventListener('input', update);
+  repeat.addEventListener('input', update);
+  update();
+}
+
+meter($('create-pass'), $('create-strength-bar'), $('create-strength-text'), $('create-pass2'), $('create-submit'));
+$('create-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  $('create-error').textContent = '';
+  $('create-submit').disabled = true;
+  $('create-submit').textContent = 'Creating… (deriving keys)';
+  try {
+    const { recoveryKey } = await call('create_vault', { passphrase: $('create-pass').value });
+    $('create-pass').value = '';
+    $('create-pass2').value = '';
+    $('recovery-key').textContent = recoveryKey;
+    $('recovery-saved').checked = false;
+    $('recovery-continue').disabled = true;
+    status.exists = true;
+    status.unlocked = true;
+    show('recovery');
+  } catch (e) {
+    $('create-error').textContent = explain(e);
+    $('create-submit').disabled = false;
+  } finally {
+    $('create-submit').textContent = 'Create vault';
+  }
+});
+$('recovery-saved').addEventListener('change', () => { $('recovery-continue').disabled = !$('recovery-saved').checked; });
+$('recovery-continue').addEventListener('click', () => {
+  $('recovery-key').textContent = '';
+  show('main');
+  view('docs');
+});
+
+// ----- unlock and lock -----------------------------------------------------------
+$('unlock-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  $('unlock-error').textContent = '';
+  $('unlock-submit').disabled = true;
+  $('unlock-submit').textContent = 'Unlocking…';
+  try {
+    await call('unlock', { passphrase: $('unlock-pass').value });
+    $('unlock-pass').value = '';
+    status.unlocked = true;
+    show('main');
+    view('docs');
+  } catch (e) {
+    if (e instanceof CofferError && e.code === 'already_unlocked') { show('main'); view('docs'); return; }
+    $('unlock-error').textContent = explain(e);
+    $('unlock-pass').select();
+  } finally {
+    $('unlock-submit').disabled = false;
+    $('unlock-submit').textContent = 'Unlock';
+  }
+});
+
+async function lockNow() {
+  try { await call('lock'); } catch (e) { fail(e); }
+  onLocked();
+}
+$('lock-btn').addEventListener('click', lockNow);
+document.addEventListener('keydown', (ev) => {
+  if (ev.ctrlKey && (ev.key === 'l' || ev.key === 'L') && !$('screen-main').hidden) { ev.preventDefault(); lockNow(); }
+});
+
+// Activity keeps the vault open; Rust's timer locks it otherwise.
+let lastPing = 0;
+for (const type of ['keydown', 'mousedown', 'mousemove', 'wheel', 'touchstart']) {
+  document.addEventListener(type, () => {
+    const now = Date.now();
+    if (status?.unlocked && now - lastPing > 30_000) {
+      lastPing = now;
+      call('keep_alive').catch(fail);
+    }
+  }, { passive: true });
+}
+
+// ----- documents -------------------------------------------------------------------
+let searchTimer = 0;
+$('search').addEventListener('input', () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(refresh, 120);
+});
+$('search').addEventListener('keydown', (ev) => {
+  if (ev.key === 'ArrowDown') { ev.preventDefault(); $('docs-body').querySelector('tr')?.focus(); }
+  if (ev.key === 'Escape') { $('search').value = ''; activeTag = null; refresh(); }
+});
+
+async function refresh() {
+  if (!status?.unlocked) return;
+  const text = $('search').value.trim();
+  const query = activeTag !== null && text === '' ? `tag:${activeTag}` : text;
+  try {
+    const r = await call('list_documents', { query });
+    docs = r.documents;
+    render(r);
+  } catch (e) { fail(e); }
+}
+
+function render(r) {
+  const body = $('docs-body');
+  body.replaceChildren(...docs.map(row));
+  $('empty').hidden = r.total !== 0;
+  $('docs').hidden = r.total === 0;
+  const more = r.matched > docs.length ? ` (showing the first ${docs.length}; narrow the search)` : '';
+  $('list-summary').textContent = r.total === 0 ? ''
+    : r.matched === r.total ? `${r.total} document${r.total === 1 ? '' : 's'}`
+    : `${r.matched} of ${r.total} documents match${more}`;
+  const tags = [...new Set(docs.flatMap((d) => d.tags))].sort();
+  if (activeTag !== null && !tags.includes(activeTag)) tags.unshift(activeTag);
+  $('tag-filter').replaceChildren(...tags.map((t) => el('button', {
+    class: 'chip', 'aria-pressed': String(t === activeTag), text: t,
+    onclick: () => { activeTag = activeTag === t ? null : t; $('search').value = ''; refresh(); },
+  })));
+}
+
+function row(d) {
+  const tr = el('tr', { tabindex: '0', 'data-id': d.id });
+  tr.append(
+    el('td', { class: 'name', text: d.name }),
+    el('td', {}, ...d.tags.map((t) => el('span', { class: 'chip', text: t }))),
+    el('td', { class: 'num', text: size(d.size) }),
+    el('td', { text: when(d.added_ms), title: d.added }),
+    el('td', { class: 'actions' },
+      el('button', { class: 'small', text: 'Export…', 'aria-label': `Export ${d.name}`, onclick: () => exportDoc(d) }),
+      el('button', { class: 'small', text: 'Rename', 'aria-label': `Rename ${d.name}`, onclick: () => renameDoc(d) }),
+      el('button', { class: 'small', text: 'Tags', 'aria-label': `Edit tags of ${d.name}`, onclick: () => tagDoc(d) }),
+      el('button', { class: 'small danger', text: 'Delete', 'aria-label': `Delete ${d.name}`, onclick: () => deleteDoc(d) }),
+    ),
+  );
+  tr.addEventListener('keydown', (ev) => {
+    if (ev.target !== tr) return;
+    if (ev.key === 'ArrowDown') { ev.preventDefault(); tr.nextElementSibling?.focus(); }
+    if (ev.key === 'ArrowUp') { ev.preventDefault(); (tr.previousElementSibling ?? $('search')).focus(); }
+    if (ev.key === 'Enter') { ev.preventDefault(); exportDoc(d); }
+    if (ev.key === 'F2') { ev.preventDefault(); renameDoc(d); }
+    if (ev.key === 'Delete') { ev.preventDefault(); deleteDoc(d); }
+  });
+  return tr;
+}
+
+// ----- import / export with progress --------------------------------------------
+function showProgress(label, p) {
+  $('progress').hidden = false;
+  const pct = p.total > 0 ? Math.floor((p.bytes / p.total) * 100) : (p.filesTotal ? Math.floor((p.files / p.filesTotal) * 100) : 0);
+  $('progress-label').textContent = `${label} ${Math.min(p.files + 1, p.filesTotal)} of ${p.filesTotal} — ${size(p.bytes)} of ${size(p.total)} (${pct}%)`;
+  $('progress-bar').style.width = `${pct}%`;
+}
+function hideProgress() { $('progress').hidden = true; $('progress-bar').style.width = '0'; }
+
+let busy = false;
+async function importWith(cmd) {
+  if (busy) { toast('Another import or export is running.'); return; }
+  busy = true;
+  const [progress, close] = channel((p) => showProgress('Encrypting file', p));
+  try {
+    const r = await call(cmd, { progress });
+    const n = r.added.length;
+    if (n) toast(`Imported ${n} document${n === 1 ? '' : 's'}.`, 'ok');
+    for (const f of r.failed) toast(`Not imported: ${f.item} — ${f.message}`, 'error');
+  } catch (e) { fail(e); }
+  finally { close(); hideProgress(); busy = false; refresh(); }
+}
+$('import-btn').addEventListener('click', () => importWith('import_files'));
+
+async function exportDoc(d) {
+  try {
+    const r = await call('export_document', { id: d.id });
+    toast(`Saved to ${r.path}`, 'ok');
+  } catch (e) { fail(e); }
+}
+
+$('export-all-btn').addEventListener('click', async () => {
+  if (busy) { toast('Another import or export is running.'); return; }
+  busy = true;
+  const [progress, close] = channel((p) => showProgress('Decrypting', p));
+  try {
+    const r = await call('export_all', { progress });
+    toast(`Exported ${r.exported} document${r.exported === 1 ? '' : 's'} to ${r.folder}.`, 'ok');
+    for (const f of r.failed) toast(`Not exported: ${f.item} — ${f.message}`, 'error');
+  } catch (e) { fail(e); }
+  finally { close(); hideProgress(); busy = false; }
+});
+
+async function deleteDoc(d) {
+  // Rust asks for confirmation in a native dialog of its own.
+  try {
+    await call('delete_document', { id: d.id });
+    toast(`Deleted ${d.name}.`, 'ok');
+    refresh();
+  } catch (e) { fail(e); }
+}
+
+// ----- rename and tags -------------------------------------------------------------
+function ask({ title, label, value, hint }) {
+  return new Promise((resolve) => {
+    const dlg = $('edit-dialog');
+    $('edit-title').textContent = title;
+    $('edit-label').textContent = label;
+    $('edit-hint').textContent = hint;
+    $('edit-error').textContent = '';
+    $('edit-input').value = value;
+    const done = (v) => { dlg.close(); cleanup(); resolve(v); };
+    const onSubmit = (ev) => { ev.preventDefault(); done($('edit-input').value); };
+    const onCancel = () => done(null);
+    const onClose = () => { cleanup(); resolve(null); };
+    const cleanup = () => {
+      $('edit-form').removeEventListener('submit', onSubmit);
+      $('edit-cancel').removeEventListener('click', onCancel);
+      dlg.removeEventListener('cancel', onClose);
+    };
+    $('edit-form').addEventListener('submit', onSubmit);
+    $('edit-cancel').addEventListener('click', onCancel);
+    dlg.addEventListener('cancel', onClose);
+    dlg.showModal();
+    $('edit-input').select();
+  });
+}
+
+async function renameDoc(d) {
+  const name = await ask({ title: 'Rename document', label: 'Name', value: d.name, hint: 'No slashes, control characters or reserved names; at most 255 bytes.' });
+  if (name === null || name === d.name) return;
+  try {
+    await call('rename_document', { id: d.id, name });
+    refresh();
+  } catch (e) { fail(e); }
+}
+
+async function tagDoc(d) {
+  const text = await ask({ title: 'Tags', label: 'Tags, separated by commas', value: d.tags.join(', '), hint: 'Up to 32 tags of at most 64 bytes each.' });
+  if (text === null) return;
+  const tags = [...new Set(text.split(',').map((t) => t.trim()).filter(Boolean))];
+  try {
+    await call('set_tags', { id: d.id, tags });
+    refresh();
+  } catch (e) { fail(e); }
+}
+
+// ----- settings ----------------------------------------------------------------------
+$('autolock-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const minutes = Number($('autolock-minutes').value);
+  try {
+    await call('set_auto_lock', { minutes });
+    status.autoLockMinutes = minutes;
+    toast(`The vault now locks after ${minutes} minute${minutes === 1 ? '' : 's'} without activity.`, 'ok');
+  } catch (e) { fail(e); }
+});
+
+meter($('passwd-new'), $('passwd-strength-bar'), $('passwd-strength-text'), $('passwd-new2'), $('passwd-submit'));
+$('passwd-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  $('passwd-error').textContent = '';
+  $('passwd-submit').disabled = true;
+  try {
+    await call('change_passphrase', { current: $('passwd-current').value, next: $('passwd-new').value });
+    for (const id of ['passwd-current', 'passwd-new', 'passwd-new2']) $(id).value = '';
+    toast('Passphrase changed.', 'ok');
+  } catch (e) {
+    $('passwd-error').textContent = explain(e);
+    $('passwd-submit').disabled = false;
+  }
+});
+
+// ----- audit ---------------------------------------------------------------------------
+function describe(rule) {
+  switch (rule.type) {
+    case 'string': return rule.pattern ? `string matching ${rule.pattern}` : `string of ${rule.minBytes ?? 0}–${rule.maxBytes ?? 1024} bytes`;
+    case 'integer': return `integer ${rule.min}–${rule.max}`;
+    case 'array': return `up to ${rule.maxItems} × ${describe(rule.items)}`;
+    case 'channel': return 'channel (progress or notices from Rust)';
+    default: return rule.type;
+  }
+}
+
+async function loadAudit() {
+  try {
+    const p = await call('ipc_policy');
+    $('policy-body').replaceChildren(...p.commands.map((c) => el('tr', {},
+      el('td', {}, el('code', { text: c.name })),
+      el('td', { text: Object.keys(c.args).length ? Object.entries(c.args).map(([k, r]) => `${k}: ${describe(r)}`).join('; ') : '(none)' }),
+      el('td', { text: c.hookOnly ? `${c.purpose} (isolation layer only)` : c.purpose }),
+    )));
+    $('refused-count').textContent = String(p.refusedTotal);
+    $('refused-body').replaceChildren(...(p.refused.length ? p.refused.map((r) => el('tr', {},
+      el('td', { text: when(r.atMs) }), el('td', {}, el('code', { text: r.command || '(none)' })),
+      el('td', { text: r.reason }), el('td', { text: r.gate }),
+    )) : [el('tr', {}, el('td', { colspan: '4', class: 'muted', text: 'No call has been refused since Coffer started.' }))]));
+  } catch (e) { fail(e); }
+  try {
+    const a = await call('audit_log');
+    const badge = $('chain-status');
+    badge.textContent = a.chain.ok ? `chain intact · ${a.chain.entries} entries` : `chain broken: ${a.chain.problem ?? 'unknown'}`;
+    badge.className = `badge ${a.chain.ok ? 'ok' : 'bad'}`;
+    $('audit-body').replaceChildren(...a.entries.map((e) => el('tr', {},
+      el('td', { class: 'num', text: String(e.seq) }), el('td', { text: when(e.at_ms) }),
+      el('td', { text: e.event }), el('td', {}, el('code', { text: e.detail })),
+    )));
+  } catch (e) { fail(e); }
+}
+
+for (const v of ['docs', 'settings', 'audit']) $(`tab-${v}`).addEventListener('click', () => view(v));
+
+start();

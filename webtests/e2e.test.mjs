@@ -1,0 +1,274 @@
+// End-to-end tests of the real app in a real WebKitGTK webview: tauri-driver
+// and WebKitWebDriver drive the window under Xvfb. The app is the `e2e` build
+// (`cargo build --features e2e`): identical to the release app except that
+// native dialogs are answered from $COFFER_E2E_DIALOGS.
+//
+//   COFFER_E2E_APP       the app binary (default target/debug/coffer-desktop)
+//   COFFER_SCREENSHOTS   folder to save screenshots of the main screens in
+//   COFFER_E2E_REPORT    file to write the measurements to (JSON)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Session, startDriver, sleep } from './webdriver.mjs';
+
+const root = resolve(new URL('..', import.meta.url).pathname);
+const app = resolve(process.env.COFFER_E2E_APP ?? join(root, 'target/debug/coffer-desktop'));
+const shots = process.env.COFFER_SCREENSHOTS;
+const PASS = 'violet harbor tractor ninety';
+const work = mkdtempSync(join(tmpdir(), 'coffer-e2e-'));
+const answers = join(work, 'dialogs.json');
+const files = join(work, 'files');
+const out = join(work, 'out');
+const report = {};
+let s;
+let driver;
+
+const dialogs = (a) => writeFileSync(answers, JSON.stringify(a));
+
+async function shot(name) {
+  if (!shots) return;
+  mkdirSync(shots, { recursive: true });
+  await sleep(250); // let transitions settle
+  writeFileSync(join(shots, `${name}.png`), await s.screenshot());
+}
+
+before(async () => {
+  assert.ok(existsSync(app), `build the app first: ${app}`);
+  mkdirSync(files, { recursive: true });
+  mkdirSync(out, { recursive: true });
+  dialogs({});
+  driver = await startDriver({
+    COFFER_VAULT: join(work, 'vault'),
+    XDG_CONFIG_HOME: join(work, 'config'),
+    COFFER_E2E_DIALOGS: answers,
+  });
+  const t0 = performance.now();
+  s = await Session.start(driver.base, app);
+  await s.visible('screen-create');
+  report.firstLaunchToCreateScreenMs = Math.round(performance.now() - t0);
+});
+
+after(async () => {
+  if (s) await s.quit();
+  if (driver) await driver.stop();
+  if (process.env.COFFER_E2E_REPORT) writeFileSync(process.env.COFFER_E2E_REPORT, JSON.stringify(report, null, 2));
+  console.log('# measurements', JSON.stringify(report));
+  rmSync(work, { recursive: true, force: true });
+});
+
+const names = () => s.exec('return [...document.querySelectorAll("#docs-body td.name")].map((t) => t.textContent);');
+const bodyText = () => s.exec('return document.body.innerText;');
+
+test('create a vault: strength feedback, recovery key shown once', async () => {
+  await s.type('#create-pass', 'password');
+  assert.match(await s.exec('return document.getElementById("create-strength-text").textContent'), /Too common/);
+  assert.equal(await s.exec('return document.getElementById("create-submit").disabled'), true);
+  await s.type('#create-pass', PASS);
+  await s.type('#create-pass2', PASS);
+  assert.match(await s.exec('return document.getElementById("create-strength-text").textContent'), /Good|Strong|Fair/);
+  await shot('create');
+  await s.click('#create-submit');
+  await s.visible('screen-recovery');
+  const key = await s.exec('return document.getElementById("recovery-key").textContent');
+  assert.equal(key.split('-').length, 14, key);
+  assert.equal(await s.exec('return document.getElementById("recovery-continue").disabled'), true);
+  await shot('recovery-key');
+  await s.click('#recovery-saved');
+  await s.click('#recovery-continue');
+  await s.visible('screen-main');
+  assert.equal(await s.exec('return document.getElementById("recovery-key").textContent'), '', 'the key is wiped from the page');
+  await s.visible('empty');
+  await shot('empty-vault');
+});
+
+test('import through the dialog, search, tag and filter', async () => {
+  writeFileSync(join(files, 'Lease agreement 2026.pdf'), 'lease terms');
+  writeFileSync(join(files, 'blood-test-results.txt'), Buffer.alloc(2 * 1024 * 1024, 7));
+  writeFileSync(join(files, 'passport-scan.jpg'), 'jpeg bytes');
+  writeFileSync(join(files, 'will-and-testament.odt'), 'the will');
+  dialogs({ pick: ['Lease agreement 2026.pdf', 'blood-test-results.txt', 'passport-scan.jpg', 'will-and-testament.odt'].map((n) => join(files, n)) });
+  await s.click('#import-btn');
+  await s.waitFor('return document.querySelectorAll("#docs-body tr").length === 4', 'four rows');
+  assert.deepEqual(await names(), ['blood-test-results.txt', 'Lease agreement 2026.pdf', 'passport-scan.jpg', 'will-and-testament.odt']);
+
+  // Tags through the in-app dialog.
+  await s.exec('document.querySelector("#docs-body tr[data-id] button[aria-label^=\'Edit tags of Lease\']").click()');
+  await s.type('#edit-input', 'legal, home');
+  await s.click('#edit-save');
+  await s.waitFor('return document.querySelectorAll("#tag-filter .chip").length === 2', 'tag chips');
+  await s.exec('document.querySelector("#docs-body button[aria-label^=\'Edit tags of will\']").click()');
+  await s.type('#edit-input', 'legal');
+  await s.click('#edit-save');
+  await s.waitFor('return [...document.querySelectorAll("#docs-body .chip")].length === 3', 'tags shown');
+  await shot('documents');
+
+  await s.type('#search', 'lease');
+  await s.waitFor('return document.querySelectorAll("#docs-body tr").length === 1', 'search result');
+  assert.deepEqual(await names(), ['Lease agreement 2026.pdf']);
+  await s.type('#search', '');
+  await s.exec('document.getElementById("search").dispatchEvent(new Event("input"))');
+  await s.waitFor('return document.querySelectorAll("#docs-body tr").length === 4', 'all rows back');
+  await s.exec('[...document.querySelectorAll("#tag-filter .chip")].find((c) => c.textContent === "legal").click()');
+  await s.waitFor('return document.querySelectorAll("#docs-body tr").length === 2', 'tag filter');
+  assert.deepEqual(await names(), ['Lease agreement 2026.pdf', 'will-and-testament.odt']);
+  await s.exec('[...document.querySelectorAll("#tag-filter .chip")].find((c) => c.textContent === "legal").click()');
+  await s.waitFor('return document.querySelectorAll("#docs-body tr").length === 4', 'filter off');
+});
+
+test('rename and export through the save dialog', async () => {
+  await s.exec('document.querySelector("#docs-body button[aria-label=\'Rename passport-scan.jpg\']").click()');
+  await s.type('#edit-input', 'Passport 2026.jpg');
+  await s.click('#edit-save');
+  await s.waitFor('return [...document.querySelectorAll("#docs-body td.name")].some((t) => t.textContent === "Passport 2026.jpg")', 'renamed');
+  dialogs({ save: out });
+  await s.exec('document.querySelector("#docs-body button[aria-label=\'Export blood-test-results.txt\']").click()');
+  const exported = join(out, 'blood-test-results.txt');
+  for (let i = 0; i < 100 && !existsSync(exported); i++) await sleep(100);
+  assert.deepEqual(readFileSync(exported), readFileSync(join(files, 'blood-test-results.txt')));
+});
+
+test('lock wipes the page; a wrong passphrase is refused clearly; unlock restores', async () => {
+  await s.click('#lock-btn');
+  await s.visible('screen-unlock');
+  const text = await bodyText();
+  for (const n of ['Lease', 'blood-test', 'legal', 'Passport']) assert.ok(!text.includes(n), `${n} left on the page after lock`);
+  assert.equal(await s.exec('return document.querySelectorAll("#docs-body tr").length'), 0);
+  await shot('unlock');
+  await s.type('#unlock-pass', 'not my passphrase');
+  await s.click('#unlock-submit');
+  await s.waitFor('return document.getElementById("unlock-error").textContent', 'error shown', 30_000);
+  assert.equal(await s.exec('return document.getElementById("unlock-error").textContent'), 'Wrong passphrase or recovery key');
+  await s.type('#unlock-pass', PASS);
+  await s.click('#unlock-submit');
+  await s.visible('screen-main');
+  await s.waitFor('return document.querySelectorAll("#docs-body tr").length === 4', 'rows after unlock', 30_000);
+});
+
+// Runs `body` in the page as a compromised UI would, with helpers in scope.
+function evil(body) {
+  return s.execAsync(`
+    const done = arguments[arguments.length - 1];
+    const T = window.__TAURI_INTERNALS__;
+    const settle = (p, ms = 8000) => Promise.race([
+      p.then((v) => ({ ok: true, v }), (e) => ({ ok: false, e })),
+      new Promise((r) => setTimeout(() => r({ timeout: true }), ms)),
+    ]);
+    // Straight to Rust, skipping the isolation iframe.
+    const raw = (cmd, payload) => new Promise((resolve, reject) => {
+      const callback = T.transformCallback(resolve, true);
+      const error = T.transformCallback(reject, true);
+      T.postMessage({ cmd, callback, error, payload, options: {} });
+    });
+    (async () => { ${body} })().then(done, (e) => done({ thrown: String(e) }));
+  `);
+}
+
+test('a compromised UI gets nothing through, and every call still settles', async () => {
+  dialogs({ pick: ['/etc/passwd'], save: '/tmp', folder: '/tmp', confirm: true });
+  const before = await names();
+  const id = await s.exec('return document.querySelector("#docs-body tr[data-id]").dataset.id');
+  const r = await evil(`
+    const out = {};
+    // Not in the policy: plugin commands and made-up ones.
+    out.fsRead = await settle(T.invoke('plugin:fs|read_file', { path: '/etc/passwd' }));
+    out.fsWrite = await settle(T.invoke('plugin:fs|write_text_file', { path: '/tmp/x', data: 'x' }));
+    out.fsReadDir = await settle(T.invoke('plugin:fs|read_dir', { path: '/' }));
+    out.dialog = await settle(T.invoke('plugin:dialog|open', {}));
+    out.listen = await settle(T.invoke('plugin:event|listen', { event: 'tauri://drag-drop', target: { kind: 'Any' }, handler: 1 }));
+    out.unknown = await settle(T.invoke('export_to_path', { id: ${JSON.stringify(id)}, path: '/tmp/x' }));
+    out.report = await settle(T.invoke('report_blocked', { command: 'x', reason: 'unknown_command' }));
+    // Allowed commands with hostile arguments.
+    out.traversal = await settle(T.invoke('rename_document', { id: ${JSON.stringify(id)}, name: '../../../../etc/cron.d/x' }));
+    out.extraPath = await settle(T.invoke('import_files', { progress: '__CHANNEL__:1', paths: ['/etc/shadow'] }));
+    out.badId = await settle(T.invoke('delete_document', { id: '*' }));
+    out.tooMany = await settle(T.invoke('set_tags', { id: ${JSON.stringify(id)}, tags: Array.from({ length: 1000 }, (_, i) => 't' + i) }));
+    out.wrongType = await settle(T.invoke('set_auto_lock', { minutes: '1; rm -rf /' }));
+    out.options = await settle(T.invoke('lock', {}, { headers: { 'Tauri-Channel-Id': '1' } }));
+    // A raw message that skips the iframe (unencrypted).
+    out.rawUnlock = await settle(raw('lock', {}));
+    out.rawFs = await settle(raw('plugin:fs|read_file', { path: '/etc/passwd' }));
+    // Replay: capture the encrypted payload of an allowed rename, resend it
+    // under delete_document and under a plugin command.
+    const captured = new Promise((resolve) => window.addEventListener('message', function h(ev) {
+      if (ev.data && ev.data.cmd === 'rename_document' && ev.data.payload && ev.data.payload.nonce) {
+        window.removeEventListener('message', h);
+        resolve(ev.data);
+      }
+    }));
+    out.legit = await settle(T.invoke('rename_document', { id: ${JSON.stringify(id)}, name: 'Replayed name.txt' }));
+    const msg = await captured;
+    out.replayDelete = await settle(raw('delete_document', msg.payload));
+    out.replayExport = await settle(raw('export_document', msg.payload));
+    out.replayFs = await settle(raw('plugin:fs|read_file', msg.payload));
+    return out;
+  `);
+  assert.ok(!r.thrown, r.thrown);
+  for (const [k, v] of Object.entries(r)) {
+    if (k === 'legit') continue;
+    assert.ok(!v.timeout, `${k} never settled`);
+    assert.equal(v.ok, false, `${k} got through: ${JSON.stringify(v)}`);
+  }
+  // The hook rewrote these into report_blocked: a clear, typed refusal.
+  for (const k of ['fsRead', 'fsWrite', 'fsReadDir', 'dialog', 'listen', 'unknown', 'report', 'extraPath', 'badId', 'tooMany', 'wrongType', 'options']) {
+    assert.equal(r[k].e?.code, 'blocked', `${k}: ${JSON.stringify(r[k])}`);
+  }
+  // A traversal name has the right shape for the hook; Rust's name rules refuse it.
+  assert.equal(r.traversal.e?.code, 'invalid_argument', JSON.stringify(r.traversal));
+  // Skipping the iframe: Rust refuses an unencrypted payload.
+  assert.match(JSON.stringify(r.rawUnlock.e), /nonce|decrypt|isolation/i, JSON.stringify(r.rawUnlock));
+  // Replayed ciphertext under another command: Rust's own policy check.
+  assert.equal(r.replayDelete.e?.code, 'blocked', JSON.stringify(r.replayDelete));
+  assert.equal(r.replayExport.e?.code, 'blocked', JSON.stringify(r.replayExport));
+  assert.equal(r.legit.ok, true, JSON.stringify(r.legit));
+
+  // The vault is intact: same documents (one renamed by the legitimate call).
+  await s.exec('document.getElementById("search").dispatchEvent(new Event("input"))');
+  await s.waitFor('return [...document.querySelectorAll("#docs-body td.name")].some((t) => t.textContent === "Replayed name.txt")', 'list refreshed');
+  const after = await names();
+  assert.equal(after.length, before.length);
+  assert.ok(!existsSync('/tmp/x'));
+
+  // The auditor sees the refusals.
+  await s.click('#tab-audit');
+  await s.waitFor('return Number(document.getElementById("refused-count").textContent) >= 13', 'refusals listed');
+  await s.waitFor('return /chain intact/.test(document.getElementById("chain-status").textContent)', 'chain intact');
+  const gates = await s.exec('return [...document.querySelectorAll("#refused-body tr td:nth-child(4)")].map((t) => t.textContent)');
+  assert.ok(gates.includes('hook') && gates.includes('rust'), JSON.stringify(gates));
+  await shot('audit');
+  await s.click('#tab-settings');
+  await shot('settings');
+  await s.click('#tab-docs');
+});
+
+test('measure: IPC round trip of a small command under isolation', async () => {
+  const t = await s.execAsync(`
+    const done = arguments[arguments.length - 1];
+    (async () => {
+      const T = window.__TAURI_INTERNALS__;
+      for (let i = 0; i < 20; i++) await T.invoke('vault_status');
+      const times = [];
+      const start = performance.now();
+      for (let i = 0; i < 500; i++) {
+        const a = performance.now();
+        await T.invoke('vault_status');
+        times.push(performance.now() - a);
+      }
+      return { times, total: performance.now() - start };
+    })().then(done, (e) => done({ error: String(e) }));
+  `);
+  assert.ok(!t.error, t.error);
+  const sorted = [...t.times].sort((a, b) => a - b);
+  const q = (p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+  report.ipcRoundTripMs = { calls: 500, median: +q(0.5).toFixed(3), p95: +q(0.95).toFixed(3), mean: +(t.total / 500).toFixed(3) };
+  assert.ok(report.ipcRoundTripMs.median > 0);
+});
+
+test('measure: relaunch to the unlock screen', async () => {
+  await s.quit();
+  const t0 = performance.now();
+  s = await Session.start(driver.base, app);
+  await s.visible('screen-unlock');
+  report.launchToUnlockScreenMs = Math.round(performance.now() - t0);
+});
