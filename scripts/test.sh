@@ -1,31 +1,67 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian 12 machine, then runs every
-# check: format, lints, all tests (unit, integration, CLI, tamper, crash,
-# hostile names, logs, test vectors) and a short fuzzing run of each target.
+# check: format, lints, all Rust tests (core, CLI, tamper, crash, hostile names,
+# logs, vectors, and the desktop app's commands and ACL through tauri::test),
+# the isolation hook under Node, the real app end to end under Xvfb through
+# tauri-driver and WebKitWebDriver, the .deb package installed and started,
+# and a short fuzzing run of each target.
 #
 #   COFFER_FUZZ_SECONDS   seconds per fuzz target (default 20; 0 skips fuzzing)
+#   COFFER_SKIP_PACKAGE   1 skips building and installing the .deb
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
 
-need_apt=()
-command -v cc >/dev/null || need_apt+=(gcc libc6-dev)
-command -v make >/dev/null || need_apt+=(make)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
+
+step "dependencies"
+# Debian packages: a C toolchain for SQLite and ring, WebKitGTK's development
+# files for Tauri, Xvfb for a display, WebKitWebDriver for the end-to-end tests.
+apt_pkgs=(gcc libc6-dev make pkg-config libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver)
+missing=()
+for p in "${apt_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+command -v tauri-driver >/dev/null || cargo install --locked tauri-driver
+# The Tauri CLI (bundler) from npm, pinned by package-lock.json.
+npm ci --no-audit --no-fund --loglevel=error
 
-echo "== format"
+step "format"
 cargo fmt --all -- --check
-echo "== lints"
+step "lints"
 cargo clippy --locked --workspace --all-targets -- -D warnings
-echo "== tests"
+cargo clippy --locked --features e2e --lib -- -D warnings
+step "Rust tests (core, CLI, desktop commands and ACL)"
 cargo test --locked --workspace
+step "isolation hook (Node)"
+node --test webtests/hook.test.mjs
+
+step "end to end: the real app under Xvfb"
+# A release build with the scripted dialogs; the package below is built
+# without them.
+cargo build --locked --release --features e2e --bin coffer-desktop
+mkdir -p target/e2e
+cp target/release/coffer-desktop target/e2e/coffer-desktop
+COFFER_E2E_APP="$PWD/target/e2e/coffer-desktop" COFFER_E2E_REPORT="$PWD/target/e2e/report.json" \
+  node --test --test-concurrency=1 webtests/e2e.test.mjs
+cat target/e2e/report.json
+
+if [ "${COFFER_SKIP_PACKAGE:-0}" != 1 ]; then
+  step "package: build the .deb, install it, start it"
+  ./scripts/package.sh
+  ./scripts/check-package.sh
+fi
 
 FUZZ_SECONDS=${COFFER_FUZZ_SECONDS:-20}
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
-  echo "== fuzzing, ${FUZZ_SECONDS}s per target"
+  step "fuzzing, ${FUZZ_SECONDS}s per target"
   command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
   # cargo-fuzz needs nightly flags (sanitizers, coverage); the machine has one
   # stable toolchain, which accepts them under RUSTC_BOOTSTRAP.
@@ -42,4 +78,4 @@ if [ "$FUZZ_SECONDS" -gt 0 ]; then
     rm -f "$log"
   done
 fi
-echo "== all checks passed"
+step "all checks passed"

@@ -632,3 +632,74 @@ fn auto_lock_wipes_keys_after_idle_and_notices_the_ui() {
     assert!(!s.is_unlocked());
     assert_eq!(h.code("list_documents", json!({"query": ""})), "locked");
 }
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn no_log_line_from_the_app_holds_a_secret_a_name_or_plaintext() {
+    // Commands run on other threads: the capture is the process's global
+    // subscriber (this is the only test that installs one).
+    let cap = Capture::default();
+    let writer = cap.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .try_init()
+        .unwrap();
+    let h = harness();
+    let rk = h.created();
+    let f = h.file("Secret Diagnosis Sentinel.pdf", b"PLAINTEXT-SENTINEL");
+    let id = id_of(&h.import(&[f])["added"][0]);
+    h.ok(
+        "rename_document",
+        json!({"id": id, "name": "Renamed Sentinel.pdf"}),
+    );
+    h.ok("set_tags", json!({"id": id, "tags": ["tagsentinel"]}));
+    let out = h.dir.path().join("logout");
+    std::fs::create_dir_all(&out).unwrap();
+    h.answers().save_in = Some(out);
+    h.ok("export_document", json!({"id": id}));
+    let _ = h.call(
+        "rename_document",
+        json!({"id": id, "name": "../Hostile Sentinel"}),
+    );
+    let _ = h.call(
+        "report_blocked",
+        json!({"command": "plugin:fs|read_file", "reason": "unknown_command"}),
+    );
+    h.ok(
+        "change_passphrase",
+        json!({"current": PASS, "next": "second passphrase sentinel"}),
+    );
+    h.ok("lock", json!({}));
+    let _ = h.call("unlock", json!({"passphrase": "wrong passphrase sentinel"}));
+    let logs = String::from_utf8(cap.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("IPC call refused"),
+        "logs were produced:\n{logs}"
+    );
+    assert!(logs.contains("vault locked"));
+    for secret in [
+        PASS,
+        "second passphrase sentinel",
+        "wrong passphrase sentinel",
+        rk.as_str(),
+        "Sentinel",
+        "sentinel",
+        "PLAINTEXT",
+    ] {
+        assert!(!logs.contains(secret), "{secret:?} in the logs:\n{logs}");
+    }
+}

@@ -190,36 +190,30 @@ impl Policy {
         )
     }
 
-    /// The policy as a plain-text table, for `coffer policy` and auditors.
+    /// The policy as plain text, for `coffer policy` and auditors: each
+    /// command with its purpose, then one line per argument.
     pub fn table(&self) -> String {
-        let mut rows = vec![(
-            "COMMAND".to_owned(),
-            "ARGUMENTS".to_owned(),
-            "PURPOSE".to_owned(),
-        )];
+        let w = self
+            .commands
+            .iter()
+            .map(|c| c.name.len())
+            .max()
+            .unwrap_or(0)
+            + 2;
+        let mut out = format!("{:<w$}PURPOSE / ARGUMENTS\n", "COMMAND");
         for c in &self.commands {
-            let args = if c.args.is_empty() {
-                "(none)".to_owned()
+            let hook = if c.hook_only {
+                " [isolation hook only]"
             } else {
-                c.args
-                    .iter()
-                    .map(|(k, a)| format!("{k}: {}", a.describe()))
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                ""
             };
-            let purpose = if c.hook_only {
-                format!("{} [isolation hook only]", c.purpose)
-            } else {
-                c.purpose.clone()
-            };
-            rows.push((c.name.clone(), args, purpose));
-        }
-        let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-        let w1 = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
-        let mut out = String::new();
-        for (a, b, c) in rows {
-            let pad = w1 - b.chars().count();
-            out.push_str(&format!("{a:<w0$}  {b}{}  {c}\n", " ".repeat(pad)));
+            out.push_str(&format!("{:<w$}{}{hook}\n", c.name, c.purpose));
+            if c.args.is_empty() {
+                out.push_str(&format!("{:<w$}  (no arguments)\n", ""));
+            }
+            for (k, a) in &c.args {
+                out.push_str(&format!("{:<w$}  {k}: {}\n", "", a.describe()));
+            }
         }
         out.push_str(
             "\nEverything else is refused: by the isolation hook, by the ACL (no other \

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds Coffer's Debian package with the Tauri CLI (from npm, pinned by
+# package-lock.json): the desktop app `coffer-desktop` and the `coffer` CLI,
+# release builds, no test feature. Output: target/release/bundle/deb/coffer_<version>_<arch>.deb
+#
+# An AppImage needs Tauri's AppImage tools, which the bundler downloads at
+# build time; where the network allows it: `npx tauri build --bundles appimage`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -d node_modules/@tauri-apps/cli ] || npm ci --no-audit --no-fund --loglevel=error
+npx --no-install tauri build --bundles deb --ci
+ls -l target/release/bundle/deb/*.deb
