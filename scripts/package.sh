@@ -7,6 +7,6 @@
 # build time; where the network allows it: `npx tauri build --bundles appimage`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -d node_modules/@tauri-apps/cli ] || npm ci --no-audit --no-fund --loglevel=error
+[ -d node_modules/@tauri-apps/cli ] || npm install --no-audit --no-fund --loglevel=error
 npx --no-install tauri build --bundles deb --ci
 ls -l target/release/bundle/deb/*.deb

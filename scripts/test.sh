@@ -31,7 +31,10 @@ fi
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 command -v tauri-driver >/dev/null || cargo install --locked tauri-driver
 # The Tauri CLI (bundler) from npm, pinned by package-lock.json.
-npm ci --no-audit --no-fund --loglevel=error
+# (`npm install`, not `npm ci`: npm 11 writes a lock file without the other
+# platforms' optional packages and then refuses it in `npm ci`. The version is
+# pinned exactly in package.json, and the lock file keeps its integrity hash.)
+npm install --no-audit --no-fund --loglevel=error
 
 step "format"
 cargo fmt --all -- --check

@@ -148,6 +148,23 @@ impl Catalog {
     }
 }
 
+/// Decrypted names and tags are wiped when the catalog goes (at lock, or when
+/// a newer one replaces it), not left in freed memory.
+impl Drop for Catalog {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for d in &mut self.docs {
+            d.name.zeroize();
+            for t in &mut d.tags {
+                t.zeroize();
+            }
+        }
+        for k in &mut self.keys {
+            k.zeroize();
+        }
+    }
+}
+
 /// Appends the text listing of `coffer ls` for `docs` to `out`: one line per
 /// document, tab-separated: id, name, size, time added, comma-joined tags.
 pub fn write_listing<'a>(docs: impl IntoIterator<Item = &'a DocumentInfo>, out: &mut String) {
