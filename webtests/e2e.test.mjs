@@ -43,7 +43,7 @@ before(async () => {
     COFFER_VAULT: join(work, 'vault'),
     XDG_CONFIG_HOME: join(work, 'config'),
     COFFER_E2E_DIALOGS: answers,
-  });
+  }, { port: Number(process.env.COFFER_E2E_PORT ?? 4544), nativePort: Number(process.env.COFFER_E2E_PORT ?? 4544) + 1 });
   const t0 = performance.now();
   s = await Session.start(driver.base, app);
   await s.visible('screen-create');
@@ -242,6 +242,58 @@ test('a compromised UI gets nothing through, and every call still settles', asyn
   await s.click('#tab-settings');
   await shot('settings');
   await s.click('#tab-docs');
+});
+
+test('the page runs under a strict CSP with a frozen Object.prototype', async () => {
+  const r = await s.execAsync(`
+    const done = arguments[arguments.length - 1];
+    (async () => {
+      // connect-src allows only the IPC endpoints: not even the app's own origin.
+      const fetchSelf = await fetch(location.href).then(() => 'loaded', () => 'blocked');
+      let evalBlocked = false;
+      try { eval('1'); } catch (e) { evalBlocked = true; }
+      let fnBlocked = false;
+      try { new Function('return 1')(); } catch (e) { fnBlocked = true; }
+      window.__inlineRan = false;
+      const el = document.createElement('script');
+      el.textContent = 'window.__inlineRan = true';
+      document.body.append(el);
+      const img = document.createElement('img');
+      const remote = await new Promise((resolve) => {
+        img.onload = () => resolve('loaded');
+        img.onerror = () => resolve('blocked');
+        img.src = 'https://example.com/x.png';
+        setTimeout(() => resolve('blocked'), 3000);
+      });
+      return { fetchSelf, evalBlocked, fnBlocked, inlineRan: window.__inlineRan, remote,
+        frozen: Object.isFrozen(Object.prototype) };
+    })().then(done, (e) => done({ error: String(e) }));
+  `);
+  assert.ok(!r.error, r.error);
+  assert.equal(r.fetchSelf, 'blocked');
+  assert.equal(r.evalBlocked, true);
+  assert.equal(r.fnBlocked, true);
+  assert.equal(r.inlineRan, false);
+  assert.equal(r.remote, 'blocked');
+  assert.equal(r.frozen, true);
+});
+
+test('keyboard: every control is labelled; arrows, F2 and Escape work', async () => {
+  const unlabelled = await s.exec(`
+    const named = (e) => (e.labels && e.labels.length) || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || e.textContent.trim();
+    return [...document.querySelectorAll('input, button, select, textarea')].filter((e) => !named(e)).map((e) => e.id || e.outerHTML.slice(0, 60));
+  `);
+  assert.deepEqual(unlabelled, []);
+  await s.type('#search', '\uE015', { clear: false }); // ArrowDown: into the list
+  assert.equal(await s.exec('return document.activeElement.tagName'), 'TR');
+  const first = await s.exec('return document.activeElement.dataset.id');
+  await s.cmd('POST', '/actions', { actions: [{ type: 'key', id: 'kb', actions: [{ type: 'keyDown', value: '\uE015' }, { type: 'keyUp', value: '\uE015' }] }] });
+  assert.notEqual(await s.exec('return document.activeElement.dataset.id'), first, 'ArrowDown moves to the next row');
+  await s.cmd('POST', '/actions', { actions: [{ type: 'key', id: 'kb', actions: [{ type: 'keyDown', value: '\uE032' }, { type: 'keyUp', value: '\uE032' }] }] });
+  await s.waitFor('return document.getElementById("edit-dialog").open', 'F2 opens rename');
+  assert.equal(await s.exec('return document.activeElement.id'), 'edit-input');
+  await s.cmd('POST', '/actions', { actions: [{ type: 'key', id: 'kb', actions: [{ type: 'keyDown', value: '\uE00C' }, { type: 'keyUp', value: '\uE00C' }] }] });
+  await s.waitFor('return !document.getElementById("edit-dialog").open', 'Escape closes it');
 });
 
 test('measure: IPC round trip of a small command under isolation', async () => {

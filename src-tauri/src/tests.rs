@@ -385,6 +385,25 @@ fn the_capability_the_acl_and_the_commands_match_the_policy() {
 }
 
 #[test]
+fn the_built_config_is_isolated_strict_and_frozen() {
+    let h = harness();
+    let sec = &h.app.config().app.security;
+    assert!(sec.freeze_prototype);
+    assert!(matches!(
+        sec.pattern,
+        tauri::utils::config::PatternKind::Isolation { .. }
+    ));
+    let csp = sec.csp.as_ref().expect("a CSP is set").to_string();
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(csp.contains("object-src 'none'"), "{csp}");
+    for bad in ["unsafe-inline", "unsafe-eval", "https:", "http:*", "*"] {
+        assert!(!csp.contains(bad), "{bad} in {csp}");
+    }
+    assert!(!h.app.config().app.with_global_tauri);
+}
+
+#[test]
 fn hostile_arguments_meet_rusts_own_checks() {
     let h = harness();
     h.created();
