@@ -451,10 +451,7 @@ pub async fn delete_document<R: Runtime>(
         if !yes {
             return Err(AppError::Cancelled);
         }
-        s.with_open(|o| {
-            o.catalog = None;
-            Ok(o.vault.remove(&id.0)?)
-        })
+        s.change(|v| Ok(v.remove(&id.0)?))
     })
     .await
 }
@@ -467,13 +464,7 @@ pub async fn rename_document<R: Runtime>(
     state: State<'_, Shared<R>>,
 ) -> AppResult<DocumentInfo> {
     let s = state.inner().clone();
-    blocking(move || {
-        s.with_open(|o| {
-            o.catalog = None;
-            Ok(o.vault.edit(&id.0, Some(&name.0), None)?)
-        })
-    })
-    .await
+    blocking(move || s.change(|v| Ok(v.edit(&id.0, Some(&name.0), None)?))).await
 }
 
 #[tauri::command]
@@ -484,13 +475,7 @@ pub async fn set_tags<R: Runtime>(
     state: State<'_, Shared<R>>,
 ) -> AppResult<DocumentInfo> {
     let s = state.inner().clone();
-    blocking(move || {
-        s.with_open(|o| {
-            o.catalog = None;
-            Ok(o.vault.edit(&id.0, None, Some(&tags.0))?)
-        })
-    })
-    .await
+    blocking(move || s.change(|v| Ok(v.edit(&id.0, None, Some(&tags.0))?))).await
 }
 
 #[tauri::command]

@@ -155,6 +155,15 @@ impl<R: Runtime> Inner<R> {
         f(open)
     }
 
+    /// Runs a change on the unlocked vault and drops the cached catalog (this
+    /// connection's own writes do not move `data_version`).
+    pub fn change<T>(&self, f: impl FnOnce(&Vault) -> AppResult<T>) -> AppResult<T> {
+        self.with_open(|open| {
+            open.catalog = None;
+            f(&open.vault)
+        })
+    }
+
     /// Locks: records the event, drops the vault (wiping its keys), forgets
     /// dropped paths, and tells the UI.
     pub fn lock(&self, reason: &'static str) -> bool {
