@@ -26,10 +26,16 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Reads `file`, falling back to defaults for a missing or bad file.
+    /// Reads `file`, falling back to defaults for a missing or bad file. A
+    /// FIFO, a device, a link or anything over 64 KiB counts as bad: it is
+    /// never followed, opened as a stream or read in full.
     pub fn load(file: Option<&Path>) -> Settings {
         let s: Settings = file
-            .and_then(|f| std::fs::read(f).ok())
+            .and_then(|f| {
+                coffer_core::fsutil::read_regular(f, 64 << 10)
+                    .ok()
+                    .flatten()
+            })
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
         if (1..=1440).contains(&s.auto_lock_minutes) {

@@ -246,6 +246,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
             for d in &report.recovered {
                 let _ = writeln!(out, "recovered\t{}\t{}", d.id, d.name);
             }
+            for (from, to) in &report.moved {
+                let _ = writeln!(out, "moved\t{from}\t{to}");
+            }
+            for (entry, why) in &report.skipped {
+                let _ = writeln!(out, "skipped\t{entry}\t{why}");
+            }
             for (f, why) in &report.failed {
                 let _ = writeln!(out, "unrecoverable\t{f}\t{why}");
             }

@@ -249,7 +249,8 @@ fn a_corrupt_index_is_repaired_and_a_bad_blob_is_reported() {
         "repair must say it could not recover everything"
     );
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains(&format!("unrecoverable\t{}", s.c)), "{out}");
+    let bad = format!("unrecoverable\tblobs/{}/{}\t", &s.c[..2], s.c);
+    assert!(out.contains(&bad), "{out}");
     assert_eq!(
         out.lines().filter(|l| l.starts_with("recovered\t")).count(),
         2

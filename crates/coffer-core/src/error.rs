@@ -28,12 +28,32 @@ pub enum Error {
         /// Minimum length in characters.
         min: usize,
     },
-    /// No vault at the given directory.
-    #[error("no vault found in this directory (run `coffer init` first)")]
+    /// No vault at the given folder, and nothing of one either.
+    #[error("no vault found in this folder (`coffer init` creates one)")]
     NoVault,
-    /// `init` on a directory that already holds a vault or other files.
-    #[error("this directory already holds a vault or other files")]
-    VaultExists,
+    /// The folder holds documents but no header: the header must be restored
+    /// (without it nothing can be decrypted). `init` refuses such a folder.
+    #[error(
+        "this folder holds {blobs} blob(s) but no vault header (coffer.header): restore the header from a backup or another synced copy; without it no document can be decrypted, and `coffer init` refuses this folder so that nothing is lost"
+    )]
+    HeaderMissing {
+        /// How many blob files were found.
+        blobs: u64,
+    },
+    /// `init` on a folder that already holds a vault or other files.
+    #[error("this folder already holds a vault or other files ({0}); `coffer init` needs an empty folder")]
+    VaultExists(&'static str),
+    /// An entry of the vault folder is not what Coffer made: a symbolic link,
+    /// a FIFO, a device, a folder where a file belongs, a file with a second
+    /// hard link, or one larger than Coffer writes it. Nothing was followed,
+    /// opened or removed.
+    #[error("{entry} {problem}: the vault folder was tampered with")]
+    FolderTampered {
+        /// The entry, relative to the vault folder (Coffer's own names only).
+        entry: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// The vault header cannot be parsed.
     #[error("the vault header is corrupt: {0}")]
     HeaderCorrupt(&'static str),
@@ -113,7 +133,9 @@ impl Error {
             Error::RecoveryKeyFormat => "recovery_key_format",
             Error::WeakPassphrase { .. } => "weak_passphrase",
             Error::NoVault => "no_vault",
-            Error::VaultExists => "vault_exists",
+            Error::HeaderMissing { .. } => "header_missing",
+            Error::VaultExists(_) => "vault_exists",
+            Error::FolderTampered { .. } => "folder_tampered",
             Error::HeaderCorrupt(_) => "header_corrupt",
             Error::HeaderTampered(_) => "header_tampered",
             Error::UnsupportedVersion(_) => "unsupported_version",

@@ -1,115 +1,119 @@
 //! File writes that are atomic and never follow a link the user did not choose.
 //!
-//! A new file starts without a name where the OS allows it (Linux `O_TMPFILE`):
-//! it is written and fsynced, and only then linked into place, so a process
-//! killed half-way leaves nothing behind, not even a partial plaintext.
-//! Elsewhere it starts as `.coffer-<random>.tmp`, created with `O_EXCL` (which
-//! refuses to open through an existing symlink) and removed on failure.
+//! Every file is written in a [`Dir`] handle. A new file starts without a
+//! name where the OS allows it (Linux `O_TMPFILE`): it is written and fsynced,
+//! and only then linked into place, so a process killed half-way leaves
+//! nothing behind, not even a partial plaintext. Elsewhere it starts under
+//! one of Coffer's own temporary names (`.coffer-<24 hex>.tmp`, created with
+//! `O_EXCL|O_NOFOLLOW`) and is removed on failure.
 //!
-//! The final name is given by a hard link that fails if anything, a dangling
-//! symlink included, already has that name (no-clobber), or by `rename`, which
-//! replaces a symlink itself, never its target (`--force`).
+//! Three ways to give the file its final name:
+//! - [`TempFile::try_persist_new`]: a hard link that fails if anything, a
+//!   dangling symlink included, already has that name (no-clobber);
+//! - [`TempFile::persist_over`]: for plaintext replacing a file (`get
+//!   --force`): the old entry is removed, then the complete file is linked;
+//!   a kill in between leaves neither, never a named plaintext;
+//! - [`TempFile::persist_replace`]: an atomic `rename` over the old entry (a
+//!   symlink is replaced, never followed), for files that must never be
+//!   missing (the vault header, settings). It names the file for an instant
+//!   under a temporary name, which the next open of the vault removes.
 
-use crate::crypto;
-use std::fs::{self, File, OpenOptions};
+use crate::dir::{temp_name, Dir, Kind};
+use std::fs::File;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A file being written. Dropped unpersisted, it disappears.
 #[derive(Debug)]
 pub struct TempFile {
-    dir: PathBuf,
+    dir: Dir,
     file: Option<File>,
-    /// The temporary name, if the file has one (empty once persisted).
-    path: PathBuf,
-    /// True while the file is unnamed (`O_TMPFILE`).
-    anonymous: bool,
-}
-
-fn temp_name(dir: &Path) -> PathBuf {
-    dir.join(format!(
-        ".coffer-{}.tmp",
-        crypto::hex(&crypto::random_array::<12>())
-    ))
+    /// Its temporary name in `dir`, if it has one.
+    name: Option<String>,
 }
 
 #[cfg(target_os = "linux")]
 mod anon {
+    use crate::dir::Dir;
     use std::fs::File;
     use std::io;
     use std::os::fd::AsRawFd;
-    use std::path::Path;
 
     /// An unnamed file in `dir`, or `None` where the file system or the
     /// platform cannot make one (then a named temporary file is used).
-    pub fn create(dir: &Path) -> Option<File> {
-        use rustix::fs::{openat, Mode, OFlags, CWD};
-        if !Path::new("/proc/self/fd").is_dir() {
+    pub fn create(dir: &Dir) -> Option<File> {
+        use rustix::fs::{openat, Mode, OFlags};
+        if !std::path::Path::new("/proc/self/fd").is_dir() {
             return None;
         }
         let fd = openat(
-            CWD,
-            dir,
-            OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
+            dir.fd(),
+            ".",
+            OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
             Mode::from_raw_mode(0o600),
         )
         .ok()?;
         Some(File::from(fd))
     }
 
-    /// Gives the unnamed `file` the name `dest`; `AlreadyExists` if taken.
-    pub fn link(file: &File, dest: &Path) -> io::Result<()> {
+    /// Gives the unnamed `file` the name `name` in `dir`; `AlreadyExists` if
+    /// taken (by anything, a dangling symlink included).
+    pub fn link(file: &File, dir: &Dir, name: &str) -> io::Result<()> {
         use rustix::fs::{linkat, AtFlags, CWD};
         let src = format!("/proc/self/fd/{}", file.as_raw_fd());
-        linkat(CWD, src.as_str(), CWD, dest, AtFlags::SYMLINK_FOLLOW).map_err(io::Error::from)
+        linkat(CWD, src.as_str(), dir.fd(), name, AtFlags::SYMLINK_FOLLOW).map_err(io::Error::from)
     }
 }
 
 #[cfg(not(target_os = "linux"))]
 mod anon {
+    use crate::dir::Dir;
     use std::fs::File;
     use std::io;
-    use std::path::Path;
-    pub fn create(_: &Path) -> Option<File> {
+    pub fn create(_: &Dir) -> Option<File> {
         None
     }
-    pub fn link(_: &File, _: &Path) -> io::Result<()> {
+    pub fn link(_: &File, _: &Dir, _: &str) -> io::Result<()> {
         Err(io::Error::from(io::ErrorKind::Unsupported))
     }
 }
 
 impl TempFile {
-    /// Creates a new file in `dir` (mode 0600 on Unix): unnamed where
-    /// possible, else under a random temporary name.
-    pub fn create_in(dir: &Path) -> io::Result<TempFile> {
+    /// Creates a new file in `dir` (mode 0600): unnamed where possible, else
+    /// under a temporary name.
+    pub fn create_in(dir: &Dir) -> io::Result<TempFile> {
         if let Some(file) = anon::create(dir) {
             return Ok(TempFile {
-                dir: dir.to_owned(),
+                dir: dir.try_clone()?,
                 file: Some(file),
-                path: PathBuf::new(),
-                anonymous: true,
+                name: None,
             });
         }
         Self::create_named_in(dir)
     }
 
-    /// Creates a file under a random temporary name in `dir` (mode 0600).
-    pub fn create_named_in(dir: &Path) -> io::Result<TempFile> {
-        let path = temp_name(dir);
-        let mut o = OpenOptions::new();
-        o.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600);
+    /// Creates a file under a temporary name in `dir` (mode 0600).
+    pub fn create_named_in(dir: &Dir) -> io::Result<TempFile> {
+        use rustix::fs::{openat, Mode, OFlags};
+        loop {
+            let name = temp_name();
+            match openat(
+                dir.fd(),
+                name.as_str(),
+                OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            ) {
+                Ok(fd) => {
+                    return Ok(TempFile {
+                        dir: dir.try_clone()?,
+                        file: Some(File::from(fd)),
+                        name: Some(name),
+                    })
+                }
+                Err(rustix::io::Errno::EXIST) => continue,
+                Err(e) => return Err(e.into()),
+            }
         }
-        let file = o.open(&path)?;
-        Ok(TempFile {
-            dir: dir.to_owned(),
-            file: Some(file),
-            path,
-            anonymous: false,
-        })
     }
 
     /// The open file.
@@ -119,7 +123,7 @@ impl TempFile {
 
     /// Whether the file has no name yet (so a crash leaves nothing).
     pub fn is_anonymous(&self) -> bool {
-        self.anonymous
+        self.name.is_none() && self.file.is_some()
     }
 
     /// Flushes the data to disk.
@@ -127,143 +131,177 @@ impl TempFile {
         self.file().sync_all()
     }
 
-    /// Gives the file a random temporary name if it has none.
-    fn ensure_named(&mut self) -> io::Result<()> {
-        while self.anonymous {
-            let name = temp_name(&self.dir);
-            match anon::link(self.file.as_ref().expect("present"), &name) {
-                Ok(()) => {
-                    self.path = name;
-                    self.anonymous = false;
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(e),
+    /// Gives the file the name `name` in `dest` (on the same file system)
+    /// only if nothing, not even a dangling symlink, has that name. `Ok(false)`
+    /// when the name is taken: the temporary file stays, so another name can
+    /// be tried.
+    pub fn try_persist_new(&mut self, dest: &Dir, name: &str) -> io::Result<bool> {
+        let res = match &self.name {
+            None => anon::link(self.file.as_ref().expect("present"), dest, name),
+            Some(tmp) => self.dir.rename_new(tmp, dest, name),
+        };
+        match res {
+            Ok(()) => {
+                self.file.take();
+                self.name = None;
+                Ok(true)
             }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
         }
-        Ok(())
     }
 
-    /// Moves the file to `dest`, replacing whatever is there (a symlink is
-    /// replaced, not followed).
-    pub fn persist_replace(mut self, dest: &Path) -> io::Result<()> {
-        self.ensure_named()?;
-        self.file.take();
-        fs::rename(&self.path, dest)?;
-        self.path = PathBuf::new();
-        Ok(())
-    }
-
-    /// Moves the file to `dest` only if nothing has that name; fails with
-    /// `AlreadyExists` otherwise. Atomic where hard links work.
-    pub fn persist_new(mut self, dest: &Path) -> io::Result<()> {
-        if self.try_persist_new(dest)? {
+    /// [`TempFile::try_persist_new`], failing with `AlreadyExists` when the
+    /// name is taken.
+    pub fn persist_new(mut self, dest: &Dir, name: &str) -> io::Result<()> {
+        if self.try_persist_new(dest, name)? {
             Ok(())
         } else {
             Err(io::Error::from(io::ErrorKind::AlreadyExists))
         }
     }
 
-    /// Gives the file the name `dest` only if nothing, not even a dangling
-    /// symlink, has that name. `Ok(false)` when the name is taken: the
-    /// temporary file stays, so another name can be tried.
-    pub fn try_persist_new(&mut self, dest: &Path) -> io::Result<bool> {
-        if self.anonymous {
-            return match anon::link(self.file.as_ref().expect("present"), dest) {
-                Ok(()) => {
-                    self.file.take();
-                    self.anonymous = false;
-                    Ok(true)
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-                Err(e) => Err(e),
-            };
+    /// Replaces whatever file or link is named `name` in `dest` (never a
+    /// folder) by this file, without ever giving this file another name: the
+    /// old entry is removed, then this one linked. For plaintext.
+    pub fn persist_over(mut self, dest: &Dir, name: &str) -> io::Result<()> {
+        if self.name.is_some() {
+            // No unnamed files here: a rename is the best there is.
+            return self.persist_replace(dest, name);
         }
-        match fs::hard_link(&self.path, dest) {
-            Ok(()) => {
-                self.file.take();
-                fs::remove_file(&self.path)?;
-                self.path = PathBuf::new();
-                Ok(true)
+        for _ in 0..8 {
+            if self.try_persist_new(dest, name)? {
+                return Ok(());
             }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-            Err(_) => {
-                // File systems without hard links: check, then rename. Racy
-                // against another writer, never through a symlink.
-                if fs::symlink_metadata(dest).is_ok() {
-                    return Ok(false);
-                }
-                self.file.take();
-                fs::rename(&self.path, dest)?;
-                self.path = PathBuf::new();
-                Ok(true)
+            if dest.kind(name)? == Some(Kind::Dir) {
+                return Err(io::Error::new(
+                    io::ErrorKind::IsADirectory,
+                    "the destination is a folder",
+                ));
+            }
+            dest.remove_file(name)?;
+        }
+        Err(io::Error::from(io::ErrorKind::AlreadyExists))
+    }
+
+    /// Moves the file to `name` in `dest` atomically, replacing whatever
+    /// file or link has that name (a symlink is replaced, not followed).
+    pub fn persist_replace(mut self, dest: &Dir, name: &str) -> io::Result<()> {
+        while self.name.is_none() {
+            let tmp = temp_name();
+            match anon::link(self.file.as_ref().expect("present"), &self.dir, &tmp) {
+                Ok(()) => self.name = Some(tmp),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
             }
         }
+        let tmp = self.name.clone().expect("named above");
+        self.file.take();
+        self.dir.rename(&tmp, dest, name)?;
+        self.name = None;
+        Ok(())
     }
 }
 
 impl Drop for TempFile {
     fn drop(&mut self) {
-        if !self.path.as_os_str().is_empty() {
+        if let Some(n) = self.name.take() {
             self.file.take();
-            let _ = fs::remove_file(&self.path);
+            let _ = self.dir.remove_file(&n);
         }
     }
 }
 
 /// Makes a directory's entries (a rename, a new file) durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
+    Dir::open(dir)?.sync()
 }
 
-/// Writes `bytes` to `dest` atomically (temporary file, fsync, rename, fsync of
-/// the directory).
-pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
+/// Writes `bytes` as `name` in `dir` atomically (temporary file, fsync,
+/// rename, fsync of the folder).
+pub fn write_atomic_in(dir: &Dir, name: &str, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write;
-    let dir = dest.parent().unwrap_or(Path::new("."));
     let mut t = TempFile::create_in(dir)?;
     t.file().write_all(bytes)?;
     t.sync()?;
-    t.persist_replace(dest)?;
-    sync_dir(dir)
+    t.persist_replace(dir, name)?;
+    dir.sync()
+}
+
+/// [`write_atomic_in`] for a path: its folder is opened (following links in
+/// the path the user chose), its file name never followed.
+pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
+    let (dir, name) = split(dest)?;
+    write_atomic_in(&Dir::open(&dir)?, &name, bytes)
+}
+
+/// A path's folder and its final name (which must be valid UTF-8).
+pub fn split(p: &Path) -> io::Result<(std::path::PathBuf, String)> {
+    let name = p
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no usable file name"))?
+        .to_owned();
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => std::path::PathBuf::from("."),
+    };
+    Ok((dir, name))
+}
+
+/// Reads the regular file at `path` (links in the path followed: the user's
+/// choice) if it exists, refusing anything but a regular file and anything
+/// over `max_len` bytes. Never blocks on a FIFO.
+pub fn read_regular(path: &Path, max_len: u64) -> crate::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let (dir, name) = split(path).map_err(crate::Error::io("reading a file"))?;
+    let dir = match Dir::open(&dir) {
+        Ok(d) => d,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(crate::Error::io("reading a file")(e)),
+    };
+    let Some(f) = dir.open_file(&name, max_len)? else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    f.take(max_len + 1)
+        .read_to_end(&mut out)
+        .map_err(crate::Error::io("reading a file"))?;
+    Ok(Some(out))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
-    #[cfg(unix)]
+    fn open(p: &Path) -> Dir {
+        Dir::open(p).unwrap()
+    }
+
     #[test]
     fn persist_new_never_writes_through_a_symlink() {
         let outside = tempfile::tempdir().unwrap();
         let target = outside.path().join("victim");
         fs::write(&target, b"keep").unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let link = dir.path().join("doc.txt");
-        std::os::unix::fs::symlink(&target, &link).unwrap();
-        let dangling = dir.path().join("dangling.txt");
-        std::os::unix::fs::symlink(outside.path().join("nope"), &dangling).unwrap();
-
+        let d = open(dir.path());
+        std::os::unix::fs::symlink(&target, dir.path().join("doc.txt")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("nope"), dir.path().join("dangling.txt"))
+            .unwrap();
         for (dest, named) in [
-            (&link, false),
-            (&dangling, false),
-            (&link, true),
-            (&dangling, true),
+            ("doc.txt", false),
+            ("dangling.txt", false),
+            ("doc.txt", true),
+            ("dangling.txt", true),
         ] {
             let mut t = if named {
-                TempFile::create_named_in(dir.path()).unwrap()
+                TempFile::create_named_in(&d).unwrap()
             } else {
-                TempFile::create_in(dir.path()).unwrap()
+                TempFile::create_in(&d).unwrap()
             };
             io::Write::write_all(t.file(), b"evil").unwrap();
-            let e = t.persist_new(dest).unwrap_err();
+            let e = t.persist_new(&d, dest).unwrap_err();
             assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
         }
         assert_eq!(fs::read(&target).unwrap(), b"keep");
@@ -276,7 +314,8 @@ mod tests {
     #[test]
     fn an_unfinished_file_has_no_name() {
         let dir = tempfile::tempdir().unwrap();
-        let mut t = TempFile::create_in(dir.path()).unwrap();
+        let d = open(dir.path());
+        let mut t = TempFile::create_in(&d).unwrap();
         assert!(
             t.is_anonymous(),
             "O_TMPFILE is expected on Linux file systems used by tests"
@@ -284,42 +323,77 @@ mod tests {
         io::Write::write_all(t.file(), b"secret plaintext").unwrap();
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
         t.sync().unwrap();
-        t.persist_new(&dir.path().join("done")).unwrap();
+        t.persist_new(&d, "done").unwrap();
         assert_eq!(
             fs::read(dir.path().join("done")).unwrap(),
             b"secret plaintext"
         );
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-        // Replacing works from an unnamed file too.
-        let mut t = TempFile::create_in(dir.path()).unwrap();
+        // Replacing works from an unnamed file too, both ways.
+        let mut t = TempFile::create_in(&d).unwrap();
         io::Write::write_all(t.file(), b"v2").unwrap();
-        t.persist_replace(&dir.path().join("done")).unwrap();
+        t.persist_replace(&d, "done").unwrap();
         assert_eq!(fs::read(dir.path().join("done")).unwrap(), b"v2");
+        let mut t = TempFile::create_in(&d).unwrap();
+        io::Write::write_all(t.file(), b"v3").unwrap();
+        t.persist_over(&d, "done").unwrap();
+        assert_eq!(fs::read(dir.path().join("done")).unwrap(), b"v3");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
         // Dropped unpersisted, it leaves nothing.
-        let mut t = TempFile::create_in(dir.path()).unwrap();
+        let mut t = TempFile::create_in(&d).unwrap();
         io::Write::write_all(t.file(), b"partial").unwrap();
         drop(t);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
-    #[cfg(unix)]
     #[test]
-    fn persist_replace_replaces_the_link_not_its_target() {
+    fn replacing_replaces_the_link_not_its_target() {
         let outside = tempfile::tempdir().unwrap();
         let target = outside.path().join("victim");
         fs::write(&target, b"keep").unwrap();
         let dir = tempfile::tempdir().unwrap();
+        let d = open(dir.path());
         let link = dir.path().join("out.txt");
-        std::os::unix::fs::symlink(&target, &link).unwrap();
-        let mut t = TempFile::create_in(dir.path()).unwrap();
-        io::Write::write_all(t.file(), b"new").unwrap();
-        t.persist_replace(&link).unwrap();
-        assert_eq!(fs::read(&target).unwrap(), b"keep");
-        assert_eq!(fs::read(&link).unwrap(), b"new");
-        assert!(!fs::symlink_metadata(&link)
-            .unwrap()
-            .file_type()
-            .is_symlink());
+        for over in [false, true] {
+            let _ = fs::remove_file(&link);
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            let mut t = TempFile::create_in(&d).unwrap();
+            io::Write::write_all(t.file(), b"new").unwrap();
+            if over {
+                t.persist_over(&d, "out.txt").unwrap();
+            } else {
+                t.persist_replace(&d, "out.txt").unwrap();
+            }
+            assert_eq!(fs::read(&target).unwrap(), b"keep");
+            assert_eq!(fs::read(&link).unwrap(), b"new");
+            assert!(!fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink());
+        }
+        // Never over a folder.
+        fs::create_dir(dir.path().join("folder")).unwrap();
+        let t = TempFile::create_in(&d).unwrap();
+        assert!(t.persist_over(&d, "folder").is_err());
+        assert!(dir.path().join("folder").is_dir());
+    }
+
+    #[test]
+    fn read_regular_refuses_fifos_links_and_oversized_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        fs::write(p.join("ok"), b"{}").unwrap();
+        assert_eq!(read_regular(&p.join("ok"), 2).unwrap().unwrap(), b"{}");
+        assert!(read_regular(&p.join("ok"), 1).is_err());
+        assert!(read_regular(&p.join("missing"), 10).unwrap().is_none());
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            p.join("fifo"),
+            rustix::fs::Mode::from_raw_mode(0o600),
+        )
+        .unwrap();
+        assert!(read_regular(&p.join("fifo"), 10).is_err());
+        std::os::unix::fs::symlink("/dev/zero", p.join("zero")).unwrap();
+        assert!(read_regular(&p.join("zero"), 10).is_err());
     }
 }

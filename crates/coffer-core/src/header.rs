@@ -236,6 +236,15 @@ impl Header {
                 wrapped: r.array()?,
             });
         }
+        // Coffer writes one slot of each kind; more would only let an edited
+        // header multiply the Argon2id work of one unlock attempt.
+        let passphrase_slots = slots
+            .iter()
+            .filter(|s| matches!(s.kind, SlotKind::Passphrase(_)))
+            .count();
+        if passphrase_slots > 1 || slots.len() - passphrase_slots > 1 {
+            return Err(Error::HeaderCorrupt("more than one slot of a kind"));
+        }
         let mac = r.array::<32>()?;
         if !r.0.is_empty() {
             return Err(Error::HeaderCorrupt("trailing bytes"));

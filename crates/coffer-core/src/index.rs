@@ -16,11 +16,10 @@
 //! concurrent writers serialize and a tampered record is never re-signed.
 
 use crate::crypto;
+use crate::dir::Dir;
 use crate::secret::Key32;
 use crate::{Error, Result};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
-use std::fs::File;
-use std::path::Path;
 
 mod embedded {
     refinery::embed_migrations!("migrations");
@@ -153,28 +152,51 @@ fn blob16(v: Vec<u8>) -> rusqlite::Result<[u8; 16]> {
     })
 }
 
-/// Opens the index at `path`. `create` allows a new file. Migrations run under
-/// an exclusive lock on `migrate_lock`, so two processes opening a new vault
-/// at once do not both migrate it.
-pub fn open(path: &Path, create: bool, migrate_lock: &Path) -> Result<Connection> {
-    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    if create {
+/// The files SQLite keeps for the index named `name`.
+pub fn files(name: &str) -> [String; 3] {
+    [
+        name.to_owned(),
+        format!("{name}-wal"),
+        format!("{name}-shm"),
+    ]
+}
+
+/// Opens the index `name` in the vault folder `dir`. `create` allows a new
+/// file. The index and its `-wal` and `-shm` files must be missing or
+/// regular files with one link (a link, a FIFO or a hard link to a file
+/// elsewhere is refused before SQLite sees it), and SQLite opens the index
+/// with `SQLITE_OPEN_NOFOLLOW`. Migrations run under an exclusive lock on
+/// `migrate.lock`, so two processes opening a new vault at once do not both
+/// migrate it.
+pub fn open(dir: &Dir, name: &str, create: bool) -> Result<Connection> {
+    let [db, wal, shm] = files(name);
+    let exists = dir.check_file(&db, u64::MAX)?;
+    dir.check_file(&wal, u64::MAX)?;
+    dir.check_file(&shm, u64::MAX)?;
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+    if !exists {
+        if !create {
+            return Err(Error::IndexTampered("the index is missing"));
+        }
+        // Owner only, like the blobs (SQLite gives -wal and -shm the same
+        // mode); made here, without following anything, so SQLite opens an
+        // empty file of ours.
+        dir.create_file(&db)
+            .map_err(Error::io("creating the index"))?;
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
-    } else if !path.exists() {
-        return Err(Error::IndexTampered("the index is missing"));
     }
-    let mut conn = Connection::open_with_flags(path, flags)?;
-    #[cfg(unix)]
-    if create {
-        // Owner only, like the blobs (SQLite gives -wal and -shm the same mode).
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(Error::io("restricting the index's permissions"))?;
-    }
+    let mut conn = Connection::open_with_flags(dir.path().join(&db), flags)?;
+    // Look again now that SQLite holds it open: the same checks, so a swap
+    // between the look and the open is caught before anything is written.
+    dir.check_file(&db, u64::MAX)?;
     // Wait for another writer instead of failing at once.
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     // WAL: readers never block the writer; a crash never corrupts the file.
     conn.pragma_update(None, "journal_mode", "WAL")?;
+    dir.check_file(&wal, u64::MAX)?;
+    dir.check_file(&shm, u64::MAX)?;
     // FULL: a committed transaction survives power loss, not only a crash.
     conn.pragma_update(None, "synchronous", "FULL")?;
     // Overwrite deleted rows (sealed metadata of removed documents).
@@ -182,12 +204,7 @@ pub fn open(path: &Path, create: bool, migrate_lock: &Path) -> Result<Connection
     // The schema is ours; refuse functions from a tampered schema.
     conn.pragma_update(None, "trusted_schema", "OFF")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    let lock = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(migrate_lock)
-        .map_err(Error::io("opening the migration lock"))?;
+    let lock = dir.open_lock(MIGRATE_LOCK)?;
     lock.lock()
         .map_err(Error::io("taking the migration lock"))?;
     let res = embedded::migrations::runner()
@@ -197,6 +214,30 @@ pub fn open(path: &Path, create: bool, migrate_lock: &Path) -> Result<Connection
     let _ = lock.unlock();
     res?;
     Ok(conn)
+}
+
+/// The lock file held while migrations run.
+pub const MIGRATE_LOCK: &str = "migrate.lock";
+
+/// Whether the index `name` in `dir` lists any document at all (any state).
+/// Opened read-only; an index that cannot be read counts as listing some.
+pub fn lists_documents(dir: &Dir, name: &str) -> Result<bool> {
+    for f in files(name) {
+        dir.check_file(&f, u64::MAX)?;
+    }
+    let conn = match Connection::open_with_flags(
+        dir.path().join(name),
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NOFOLLOW,
+    ) {
+        Ok(c) => c,
+        Err(_) => return Ok(true),
+    };
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+    match count("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'documents'") {
+        Ok(0) => Ok(false),
+        Ok(_) => Ok(count("SELECT count(*) FROM documents").map_or(true, |n| n > 0)),
+        Err(_) => Ok(true),
+    }
 }
 
 /// Reads the integrity record.

@@ -19,10 +19,11 @@ pub struct KdfParams {
 /// Least memory accepted: 8 MiB. Below it a header is refused, so that a forged
 /// header cannot silently weaken a slot.
 pub const MIN_MEMORY_KIB: u32 = 8 * 1024;
-/// Most memory accepted: 4 GiB, so that a hostile header cannot exhaust memory.
-pub const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
-/// Most passes accepted.
-pub const MAX_ITERATIONS: u32 = 64;
+/// Most memory accepted: 1 GiB, the most `init` ever chooses, so that an
+/// edited header cannot exhaust memory or make one unlock take minutes.
+pub const MAX_MEMORY_KIB: u32 = 1024 * 1024;
+/// Most passes accepted: 16, for the same reason.
+pub const MAX_ITERATIONS: u32 = 16;
 /// Most lanes accepted.
 pub const MAX_PARALLELISM: u32 = 16;
 
@@ -44,10 +45,10 @@ impl KdfParams {
             return Err(Error::KdfParams("memory below 8 MiB"));
         }
         if self.memory_kib > MAX_MEMORY_KIB {
-            return Err(Error::KdfParams("memory above 4 GiB"));
+            return Err(Error::KdfParams("memory above 1 GiB"));
         }
         if self.iterations == 0 || self.iterations > MAX_ITERATIONS {
-            return Err(Error::KdfParams("iterations must be 1..=64"));
+            return Err(Error::KdfParams("iterations must be 1..=16"));
         }
         if self.parallelism == 0 || self.parallelism > MAX_PARALLELISM {
             return Err(Error::KdfParams("parallelism must be 1..=16"));

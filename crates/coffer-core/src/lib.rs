@@ -20,15 +20,20 @@
 //! | [`index`]    | the SQLite index, its migrations and the manifest           |
 //! | [`ipc_policy`] | the desktop app's IPC policy, shared by every gate        |
 //! | [`audit`]    | the HMAC-chained audit log                                  |
+//! | [`dir`]      | folders as handles: nothing below them is followed          |
 //! | [`fsutil`]   | atomic, no-follow file writes                               |
 //! | [`vault`]    | the vault API that ties it together                         |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(not(unix))]
+compile_error!("coffer-core needs a Unix file-system API (openat, O_NOFOLLOW and friends)");
+
 pub mod audit;
 pub mod blob;
 pub mod catalog;
 pub mod crypto;
+pub mod dir;
 pub mod error;
 pub mod fsutil;
 pub mod header;

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::stream::CHUNK_SIZE;
+use std::fs;
 
 pub(crate) const FAST: KdfParams = KdfParams {
     memory_kib: crate::kdf::MIN_MEMORY_KIB,
@@ -142,7 +143,13 @@ fn interrupted_writes_are_finished_at_the_next_open() {
     index::insert_pending(&v.conn, &ghost.0).unwrap();
     fs::create_dir_all(v.blob_path(&ghost).parent().unwrap()).unwrap();
     fs::write(v.blob_path(&ghost), b"partial").unwrap();
-    fs::write(t.path().join("v/tmp/.coffer-x.tmp"), b"partial").unwrap();
+    fs::write(
+        t.path().join("v/tmp").join(crate::dir::temp_name()),
+        b"partial",
+    )
+    .unwrap();
+    // Not a name of ours: left alone.
+    fs::write(t.path().join("v/tmp/.coffer-x.tmp"), b"foreign").unwrap();
     // And a crash in the middle of a removal.
     let gone = add(&v, "gone.txt", b"gone");
     let r = index::live_row(&v.conn, &gone.0).unwrap().unwrap();
@@ -158,7 +165,11 @@ fn interrupted_writes_are_finished_at_the_next_open() {
     drop(v);
     let v = Vault::unlock(&t.path().join("v"), &pw()).unwrap();
     assert!(!ghost_path.exists() && !gone_path.exists());
-    assert_eq!(fs::read_dir(t.path().join("v/tmp")).unwrap().count(), 0);
+    assert_eq!(fs::read_dir(t.path().join("v/tmp")).unwrap().count(), 1);
+    assert_eq!(
+        fs::read(t.path().join("v/tmp/.coffer-x.tmp")).unwrap(),
+        b"foreign"
+    );
     assert_eq!(read(&v, &keep).unwrap(), b"keep");
     let rep = v.verify(&mut |_| {}).unwrap();
     assert!(rep.ok, "{:?}", rep.problems);
@@ -237,7 +248,7 @@ fn repair_rebuilds_everything_from_blobs() {
 fn export_never_writes_outside_the_folder_even_with_hostile_stored_names() {
     let (t, v, _) = new_vault();
     let corpus: Vec<String> =
-        serde_json::from_str(include_str!("../../../testdata/hostile-names.json")).unwrap();
+        serde_json::from_str(include_str!("../../../../testdata/hostile-names.json")).unwrap();
     let mut ids = Vec::new();
     for (i, n) in corpus.iter().enumerate() {
         // Bypass input validation on purpose, as a tampered index would.
@@ -245,8 +256,9 @@ fn export_never_writes_outside_the_folder_even_with_hostile_stored_names() {
             .stage(
                 n.clone(),
                 vec![],
-                &format!("doc {i}").into_bytes()[..],
+                &mut &format!("doc {i}").into_bytes()[..],
                 &mut |_| {},
+                |_| Ok(()),
             )
             .unwrap();
         let mut done = Vec::new();

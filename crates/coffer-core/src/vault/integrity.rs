@@ -1,0 +1,445 @@
+//! Verify and repair: checking every document and rebuilding the index.
+
+use super::*;
+use crate::dir::Kind;
+
+impl Vault {
+    // ----- integrity -----------------------------------------------------------
+
+    /// Decrypts every document and checks it, the manifest, the integrity
+    /// record, the set of blob files and the audit chain.
+    #[instrument(skip_all)]
+    pub fn verify(&self, progress: &mut dyn FnMut(u64)) -> Result<VerifyReport> {
+        let mut problems = Vec::new();
+        let state = index::state(&self.conn)?;
+        let vid = self.header.vault_id;
+        let state_ok = state
+            .as_ref()
+            .filter(|s| s.verifies(&self.k_manifest, &vid));
+        if state_ok.is_none() {
+            problems.push(Problem {
+                id: None,
+                name: None,
+                code: "index_tampered",
+                message: "the index's integrity record is missing or fails its MAC".into(),
+            });
+        }
+        if let Some(s) = state_ok {
+            if self.header.generation < s.header_generation {
+                problems.push(Problem {
+                    id: None,
+                    name: None,
+                    code: "header_tampered",
+                    message: "the vault header is older than the index (rolled back)".into(),
+                });
+            }
+        }
+        let mut digest = State::empty(0);
+        let mut count = 0u64;
+        let (mut checked, mut bytes) = (0u64, 0u64);
+        for id in index::live_ids(&self.conn)? {
+            let id = DocumentId(id);
+            let Some(r) = index::live_row(&self.conn, &id.0)? else {
+                continue;
+            };
+            count += 1;
+            digest.toggle(&r.entry_mac);
+            let name = self.sealer.open(&id.0, &r.meta).map(|m| m.name);
+            let mut push = |code: &'static str, message: String, name: &Option<String>| {
+                problems.push(Problem {
+                    id: Some(id.to_string()),
+                    name: name.clone(),
+                    code,
+                    message,
+                })
+            };
+            if !crypto::ct_eq(&r.compute_mac(&self.k_manifest), &r.entry_mac) {
+                push("corrupt", "its index entry fails its MAC".into(), &name);
+                continue;
+            }
+            if name.is_none() {
+                push(
+                    "corrupt",
+                    "its metadata in the index fails authentication".into(),
+                    &name,
+                );
+                continue;
+            }
+            match self.decrypt_into(&id, &r, &mut io::sink(), progress) {
+                Ok(n) => {
+                    checked += 1;
+                    bytes += n;
+                    let len = self
+                        .open_blob(&id.0)
+                        .ok()
+                        .flatten()
+                        .and_then(|f| f.metadata().ok())
+                        .map_or(0, |m| m.len());
+                    if len != r.blob_len {
+                        push(
+                            "corrupt",
+                            "its blob's length differs from the index".into(),
+                            &name,
+                        );
+                    }
+                }
+                Err(e) => push(e.code(), e.to_string(), &name),
+            }
+        }
+        if let Some(s) = state_ok {
+            if s.doc_count != count || !crypto::ct_eq(&s.digest, &digest.digest) {
+                problems.push(Problem {
+                    id: None,
+                    name: None,
+                    code: "manifest_mismatch",
+                    message: format!(
+                        "the index lists {count} documents but the manifest records {}: rows were removed, added or altered",
+                        s.doc_count
+                    ),
+                });
+            }
+        }
+        let known = index::all_ids(&self.conn)?;
+        for f in scan_blobs(&self.dirs.blobs)? {
+            let (code, message) = match (f.id, f.kind) {
+                (Some(id), Kind::File { .. }) if f.canonical => {
+                    if known.contains(&id) {
+                        continue;
+                    }
+                    (
+                        "unindexed_blob",
+                        "a blob file is not in the index (run `coffer repair` to adopt it)",
+                    )
+                }
+                (_, Kind::Other(_) | Kind::Dir) => (
+                    "foreign_entry",
+                    "an entry among the blobs is not a regular file; nothing was opened (remove it)",
+                ),
+                (Some(_), _) => (
+                    "misplaced_blob",
+                    "a blob is not at its place (wrong folder, or its name in capitals); `coffer repair` moves it",
+                ),
+                (None, _) => (
+                    "foreign_entry",
+                    "a file among the blobs is not a blob (remove it)",
+                ),
+            };
+            problems.push(Problem {
+                id: Some(f.entry),
+                name: None,
+                code,
+                message: message.into(),
+            });
+        }
+        let entries = audit::entries(&self.conn)?;
+        let chain = audit::verify(&entries, &self.k_audit, state_ok);
+        if !chain.ok {
+            problems.push(Problem {
+                id: None,
+                name: None,
+                code: "audit_chain",
+                message: chain.problem.clone().unwrap_or_default(),
+            });
+        }
+        info!(checked, problems = problems.len(), "verified");
+        Ok(VerifyReport {
+            ok: problems.is_empty(),
+            documents_checked: checked,
+            bytes_checked: bytes,
+            problems,
+            audit: chain,
+        })
+    }
+
+    /// The audit log and the status of its chain.
+    pub fn audit_log(&self) -> Result<(Vec<audit::Entry>, audit::ChainStatus)> {
+        let entries = audit::entries(&self.conn)?;
+        let state = index::state(&self.conn)?;
+        let ok_state = state
+            .as_ref()
+            .filter(|s| s.verifies(&self.k_manifest, &self.header.vault_id));
+        let status = audit::verify(&entries, &self.k_audit, ok_state);
+        Ok((entries, status))
+    }
+
+    /// Rebuilds the index from the blobs, under the vault's exclusive lock
+    /// (taken before anything else is read). The new index is built beside
+    /// the old one (`index.sqlite.rebuild`) from every blob that decrypts and
+    /// authenticates in full, under the metadata sealed in it at import, and
+    /// checked; only then is the old index moved aside (kept for inspection)
+    /// and the new one put in its place. A failure before that leaves the old
+    /// index where it was.
+    ///
+    /// A blob under a wrong shard or with its name in capitals is moved to its
+    /// place; a second copy of a document, a file that is not a blob, or
+    /// anything that is not a regular file is listed and left alone. Run
+    /// again, repair finds the same documents (it is idempotent). The old
+    /// audit log stays in the old index; the new log opens with a `repair`
+    /// entry.
+    #[instrument(skip_all)]
+    pub fn repair(
+        dir: &Path,
+        unlocker: &Unlocker<'_>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<RepairReport> {
+        let root = open::open_root(dir)?;
+        let lock = root.open_lock(LOCK)?;
+        lock.try_lock().map_err(|_| Error::InUse)?;
+        let header = open::read_header(&root)?;
+        let master = header.unlock(unlocker)?;
+        let (blobs, tmp) = open::check_layout(&root)?;
+        open::remove_own_temp_files(&[&tmp, &root])?;
+        for f in index::files(REBUILD) {
+            // Left by an interrupted repair: ours by its name, a regular file.
+            if root.check_file(&f, u64::MAX)? {
+                root.remove_file(&f)
+                    .map_err(Error::io("removing an unfinished index"))?;
+            }
+        }
+        let mut conn = index::open(&root, REBUILD, true)?;
+        let sealer = MetaSealer::new(&master.metadata_key());
+        let k_manifest = master.manifest_key();
+        let k_audit = master.audit_key();
+        let mut report = RepairReport {
+            recovered: Vec::new(),
+            moved: Vec::new(),
+            skipped: Vec::new(),
+            failed: Vec::new(),
+            old_index: None,
+        };
+        let mut rows = Vec::new();
+        let mut found = std::collections::HashSet::new();
+        let mut entries = scan_blobs(&blobs)?;
+        // Blobs at their place first: a copy elsewhere never displaces one.
+        entries.sort_by_key(|f| !f.canonical);
+        for f in entries {
+            let id = match (f.id, f.kind) {
+                (_, Kind::Other(what)) => {
+                    report
+                        .skipped
+                        .push((f.entry, format!("{what}; left alone")));
+                    continue;
+                }
+                (_, Kind::Dir) => {
+                    report
+                        .skipped
+                        .push((f.entry, "is a folder; left alone".into()));
+                    continue;
+                }
+                (None, _) => {
+                    report
+                        .skipped
+                        .push((f.entry, "not a blob file name; left alone".into()));
+                    continue;
+                }
+                (Some(id), _) => id,
+            };
+            let h = crypto::hex(&id);
+            if found.contains(&id) {
+                report.skipped.push((
+                    f.entry,
+                    format!("a second copy of document {h}; left alone"),
+                ));
+                continue;
+            }
+            let res = f.open(&blobs).and_then(|file| {
+                let len = file.metadata().map_err(Error::io("reading a blob"))?.len();
+                let o = blob::decrypt(&master, &id, None, file, &mut io::sink(), progress)?;
+                Ok((o, len))
+            });
+            let (o, len) = match res {
+                Ok(x) => x,
+                Err(e) => {
+                    report.failed.push((f.entry, e.public().message));
+                    continue;
+                }
+            };
+            if !f.canonical {
+                let place = format!("{BLOBS}/{}/{h}", &h[..2]);
+                let target = blobs.ensure_subdir(&h[..2])?;
+                let from = blobs
+                    .subdir(&f.shard)?
+                    .ok_or_else(|| blobs.tampered(&f.shard, "disappeared"))?;
+                match from.rename_new(&f.name, &target, &h) {
+                    Ok(()) => {
+                        target.sync().map_err(Error::io("flushing a blob folder"))?;
+                        from.sync().map_err(Error::io("flushing a blob folder"))?;
+                        report.moved.push((f.entry, place));
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        report.skipped.push((
+                            f.entry,
+                            format!("a copy of document {h} whose place is taken by a damaged file; left alone"),
+                        ));
+                        continue;
+                    }
+                    Err(e) => return Err(Error::io("moving a blob to its place")(e)),
+                }
+            }
+            found.insert(id);
+            let mut row = DocRow {
+                id,
+                size: o.size,
+                blob_len: len,
+                header_hash: o.header.hash(),
+                meta: sealer.seal(&id, &o.meta),
+                entry_mac: [0; 32],
+            };
+            row.entry_mac = row.compute_mac(&k_manifest);
+            report
+                .recovered
+                .push(DocumentInfo::from_meta(&id, o.size, o.meta));
+            rows.push(row);
+        }
+        {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut st = State::empty(header.generation);
+            for r in &rows {
+                index::insert_live(&tx, r)?;
+                st.toggle(&r.entry_mac);
+                st.doc_count += 1;
+            }
+            let detail = format!(
+                "recovered={};failed={}",
+                report.recovered.len(),
+                report.failed.len()
+            );
+            audit::append(&tx, &k_audit, &mut st, Event::Repair, &detail)?;
+            index::put_state(&tx, &mut st, &k_manifest, &header.vault_id)?;
+            tx.commit()?;
+        }
+        // The new index must hold what it should before it replaces anything.
+        let st = index::checked_state(&conn, &k_manifest, &header.vault_id)?;
+        if st.doc_count != rows.len() as u64 || index::live_ids(&conn)?.len() != rows.len() {
+            return Err(Error::IndexTampered("the rebuilt index is inconsistent"));
+        }
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        drop(conn);
+        report.old_index = swap_in(&root, REBUILD)?;
+        let _ = lock.unlock();
+        info!(
+            recovered = report.recovered.len(),
+            failed = report.failed.len(),
+            "index rebuilt"
+        );
+        report.recovered.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(report)
+    }
+}
+
+/// Where `repair` builds the new index.
+const REBUILD: &str = "index.sqlite.rebuild";
+
+/// Moves the index in place (and any `-wal`/`-shm` file, which belongs to it
+/// alone) aside as `index.sqlite.broken-<ms>`, then the files of `rebuilt`
+/// into place, the database file last. A crash in between leaves no index,
+/// which the next open reports and the next repair rebuilds; never an old
+/// log paired with a new database. Returns where the old index went.
+fn swap_in(root: &Dir, rebuilt: &str) -> Result<Option<PathBuf>> {
+    let current = index::files(INDEX_FILE);
+    let had_index = root.check_file(&current[0], u64::MAX)?;
+    if had_index {
+        // Fold the old index's log into it, so that it is whole once aside.
+        if let Ok(c) = Connection::open_with_flags(
+            root.path().join(INDEX_FILE),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
+        ) {
+            let _ = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
+    }
+    let aside = format!("{INDEX_FILE}.broken-{}", crate::time::now_ms());
+    let mut moved_any = false;
+    for (from, to) in current.iter().zip(index::files(&aside)).rev() {
+        if root.check_file(from, u64::MAX)? {
+            root.rename_new(from, root, &to)
+                .map_err(Error::io("moving the old index aside"))?;
+            moved_any = true;
+        }
+    }
+    for (from, to) in index::files(rebuilt).iter().zip(&current).rev() {
+        if root.check_file(from, u64::MAX)? {
+            root.rename_new(from, root, to)
+                .map_err(Error::io("moving the rebuilt index into place"))?;
+        }
+    }
+    root.sync()
+        .map_err(Error::io("flushing the vault folder"))?;
+    Ok((had_index && moved_any).then(|| root.path().join(aside)))
+}
+
+/// One entry below `blobs/`.
+struct Found {
+    /// `blobs/<shard>/<name>`, shown escaped (a file name made by someone
+    /// else may hold terminal control characters).
+    entry: String,
+    /// The shard folder's name (empty for an entry directly in `blobs/`).
+    shard: String,
+    /// The entry's own name.
+    name: String,
+    kind: Kind,
+    /// The id its name encodes (32 hex digits, either case).
+    id: Option<[u8; 16]>,
+    /// A regular file named in lowercase in its own shard.
+    canonical: bool,
+}
+
+impl Found {
+    fn open(&self, blobs: &Dir) -> Result<File> {
+        let dir = if self.shard.is_empty() {
+            blobs
+                .try_clone()
+                .map_err(Error::io("opening the blobs folder"))?
+        } else {
+            blobs
+                .subdir(&self.shard)?
+                .ok_or_else(|| blobs.tampered(&self.shard, "disappeared"))?
+        };
+        dir.open_file(&self.name, u64::MAX)?
+            .ok_or_else(|| dir.tampered(&self.name, "disappeared"))
+    }
+}
+
+/// Every entry below `blobs/` (one level of shards), without opening any.
+fn scan_blobs(blobs: &Dir) -> Result<Vec<Found>> {
+    let shown = |s: &str| s.escape_debug().to_string();
+    let parse = |n: &str| {
+        (n.len() == 32 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| crypto::unhex(&n.to_ascii_lowercase()))
+            .flatten()
+            .and_then(|v| <[u8; 16]>::try_from(v).ok())
+    };
+    let mut out = Vec::new();
+    for (shard, kind) in blobs.entries()? {
+        if kind != Kind::Dir {
+            out.push(Found {
+                entry: format!("{BLOBS}/{}", shown(&shard)),
+                id: parse(&shard),
+                name: shard,
+                shard: String::new(),
+                kind,
+                canonical: false,
+            });
+            continue;
+        }
+        let dir = blobs
+            .subdir(&shard)?
+            .ok_or_else(|| blobs.tampered(&shard, "disappeared"))?;
+        for (name, kind) in dir.entries()? {
+            let id = parse(&name);
+            let canonical = matches!(kind, Kind::File { .. })
+                && id.is_some_and(|i| {
+                    let h = crypto::hex(&i);
+                    h == name && h[..2] == shard
+                });
+            out.push(Found {
+                entry: format!("{BLOBS}/{}/{}", shown(&shard), shown(&name)),
+                shard: shard.clone(),
+                name,
+                kind,
+                id,
+                canonical,
+            });
+        }
+    }
+    Ok(out)
+}

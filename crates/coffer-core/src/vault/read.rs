@@ -1,0 +1,284 @@
+//! Reading: the catalog, id lookup, decryption and export.
+
+use super::*;
+
+impl Vault {
+    // ----- reading -------------------------------------------------------------
+
+    /// The decrypted catalog of every document (see [`Catalog`]).
+    #[instrument(skip_all)]
+    pub fn catalog(&self) -> Result<Catalog> {
+        let c = Catalog::load(&self.conn, &self.sealer)?;
+        debug!(count = c.len(), "catalog loaded");
+        Ok(c)
+    }
+
+    /// Every document, or those matching `query` (see [`Catalog::search`]),
+    /// sorted by name.
+    pub fn list(&self, query: Option<&str>) -> Result<Vec<DocumentInfo>> {
+        let c = self.catalog()?;
+        Ok(match query {
+            None => c.all().to_vec(),
+            Some(q) => c.search(q).into_iter().cloned().collect(),
+        })
+    }
+
+    /// Finds the live document whose id is `s` or starts with `s` (at least 6
+    /// hex digits).
+    pub fn resolve(&self, s: &str) -> Result<DocumentId> {
+        let s = s.trim().to_ascii_lowercase();
+        if s.len() < 6 || s.len() > 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::BadId);
+        }
+        if s.len() == 32 {
+            let id: [u8; 16] = crypto::unhex(&s)
+                .and_then(|v| v.try_into().ok())
+                .ok_or(Error::BadId)?;
+            return match index::live_row(&self.conn, &id)? {
+                Some(_) => Ok(DocumentId(id)),
+                None => Err(Error::NotFound(s)),
+            };
+        }
+        let mut found = None;
+        for id in index::live_ids(&self.conn)? {
+            if crypto::hex(&id).starts_with(&s) {
+                if found.is_some() {
+                    return Err(Error::AmbiguousId(s));
+                }
+                found = Some(id);
+            }
+        }
+        found.map(DocumentId).ok_or(Error::NotFound(s))
+    }
+
+    pub(super) fn checked_row(&self, id: &DocumentId) -> Result<(DocRow, Metadata)> {
+        self.checked_row_in(&self.conn, id)
+    }
+
+    /// The live row of `id` read through `conn` (a transaction, for writes),
+    /// its entry MAC and sealed metadata checked.
+    pub(super) fn checked_row_in(
+        &self,
+        conn: &Connection,
+        id: &DocumentId,
+    ) -> Result<(DocRow, Metadata)> {
+        let r = index::live_row(conn, &id.0)?.ok_or_else(|| Error::NotFound(id.to_string()))?;
+        if !crypto::ct_eq(&r.compute_mac(&self.k_manifest), &r.entry_mac) {
+            return Err(Error::Corrupt {
+                id: id.to_string(),
+                reason: "its index entry fails its MAC",
+            });
+        }
+        let m = self
+            .sealer
+            .open(&id.0, &r.meta)
+            .ok_or_else(|| Error::Corrupt {
+                id: id.to_string(),
+                reason: "its metadata in the index fails authentication",
+            })?;
+        Ok((r, m))
+    }
+
+    /// One document's listing.
+    pub fn info(&self, id: &DocumentId) -> Result<DocumentInfo> {
+        let (r, m) = self.checked_row(id)?;
+        Ok(DocumentInfo::from_meta(&id.0, r.size, m))
+    }
+
+    /// Decrypts a document into `dst`, checking it against the index. On
+    /// failure `dst` may hold a prefix of authenticated plaintext.
+    pub(super) fn decrypt_into<W: io::Write + Send>(
+        &self,
+        id: &DocumentId,
+        r: &DocRow,
+        dst: &mut W,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        let Some(f) = self.open_blob(&id.0)? else {
+            return Err(Error::Corrupt {
+                id: id.to_string(),
+                reason: "its blob is missing",
+            });
+        };
+        let opened = blob::decrypt(&self.master, &id.0, Some(&r.header_hash), f, dst, progress)?;
+        if opened.size != r.size {
+            return Err(Error::Corrupt {
+                id: id.to_string(),
+                reason: "its size differs from the index",
+            });
+        }
+        Ok(opened.size)
+    }
+
+    /// Writes a document's plaintext to `out`: an unnamed file in the same
+    /// folder, fsync, the audit entry, then a no-clobber link (or, with
+    /// `force`, the old entry removed and the new file linked: never a rename
+    /// from a temporary name, so a process killed at any moment leaves no
+    /// named plaintext). On any failure nothing is left at `out`. The folder
+    /// of `out` is the user's choice (links in it are followed); the final
+    /// name is never followed.
+    #[instrument(skip_all, fields(id = %id))]
+    pub fn export_to(
+        &self,
+        id: &DocumentId,
+        out: &Path,
+        force: bool,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<DocumentInfo> {
+        self.writable()?;
+        let (r, m) = self.checked_row(id)?;
+        let (parent, name) = fsutil::split(out)
+            .map_err(|_| Error::Invalid("the destination needs a file name in UTF-8".into()))?;
+        let dir = Dir::open(&parent).map_err(Error::io("opening the destination folder"))?;
+        match dir
+            .kind(&name)
+            .map_err(Error::io("reading the destination folder"))?
+        {
+            Some(crate::dir::Kind::Dir) => {
+                return Err(Error::Invalid(
+                    "the destination is a folder; give a file path".into(),
+                ))
+            }
+            Some(_) if !force => return Err(Error::DestinationExists),
+            _ => {}
+        }
+        let mut tmp = TempFile::create_in(&dir).map_err(Error::io("creating the output file"))?;
+        self.decrypt_into(id, &r, tmp.file(), progress)?;
+        tmp.sync().map_err(Error::io("flushing the output file"))?;
+        // Recorded before the file gets its name: an export the log cannot
+        // record leaves no plaintext behind.
+        self.write(|tx, st, v| {
+            audit::append(tx, &v.k_audit, st, Event::Export, &format!("id={id}"))
+        })?;
+        if force {
+            tmp.persist_over(&dir, &name)
+                .map_err(Error::io("moving the output file into place"))?;
+        } else {
+            tmp.persist_new(&dir, &name).map_err(|e| match e.kind() {
+                io::ErrorKind::AlreadyExists => Error::DestinationExists,
+                _ => Error::io("moving the output file into place")(e),
+            })?;
+        }
+        dir.sync()
+            .map_err(Error::io("flushing the output folder"))?;
+        info!("document exported");
+        Ok(DocumentInfo::from_meta(&id.0, r.size, m))
+    }
+
+    /// Refuses an export before any byte is written when the index is
+    /// read-only (its integrity record failed): an export must be audited.
+    fn writable(&self) -> Result<()> {
+        match self.integrity {
+            Some(why) => Err(Error::IndexTampered(why)),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes every document into `dir` under its stored name (made safe
+    /// again), never replacing anything: a clash gets ` (1)`, ` (2)`… before
+    /// the extension (the stem shortened if the name would grow past 255
+    /// bytes). Never writes through a symlink already in `dir`. A document
+    /// that fails (damaged, its blob missing or replaced by something else)
+    /// is listed and the others are written; only a full disk or an index
+    /// that cannot record the exports stops it.
+    #[instrument(skip_all)]
+    pub fn export_all(&self, dir: &Path, progress: &mut dyn FnMut(u64)) -> Result<ExportReport> {
+        self.writable()?;
+        let dir = Dir::create(dir).map_err(Error::io("creating the export folder"))?;
+        let mut report = ExportReport::default();
+        for id in index::live_ids(&self.conn)? {
+            let id = DocumentId(id);
+            match self.export_one_into(&id, &dir, progress) {
+                Ok(done) => report.exported.push(done),
+                Err(e @ (Error::DiskFull(_) | Error::IndexTampered(_))) => return Err(e),
+                Err(e) => report.failed.push((id, e.public())),
+            }
+        }
+        dir.sync()
+            .map_err(Error::io("flushing the export folder"))?;
+        info!(
+            count = report.exported.len(),
+            failed = report.failed.len(),
+            "documents exported"
+        );
+        Ok(report)
+    }
+
+    fn export_one_into(
+        &self,
+        id: &DocumentId,
+        dir: &Dir,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(DocumentInfo, PathBuf)> {
+        let (r, m) = self.checked_row(id)?;
+        let mut tmp = TempFile::create_in(dir).map_err(Error::io("creating an exported file"))?;
+        self.decrypt_into(id, &r, tmp.file(), progress)?;
+        tmp.sync().map_err(Error::io("flushing an exported file"))?;
+        self.write(|tx, st, v| {
+            audit::append(tx, &v.k_audit, st, Event::Export, &format!("id={id}"))
+        })?;
+        let safe = names::sanitize(&m.name);
+        let mut n = 0u32;
+        let dest = loop {
+            let candidate = numbered(&safe, n);
+            if tmp
+                .try_persist_new(dir, &candidate)
+                .map_err(Error::io("moving an exported file into place"))?
+            {
+                break dir.path().join(candidate);
+            }
+            n += 1;
+            if n > 100_000 {
+                return Err(Error::Invalid(
+                    "too many files with this name in the export folder".into(),
+                ));
+            }
+        };
+        Ok((DocumentInfo::from_meta(&id.0, r.size, m), dest))
+    }
+}
+
+/// `name` for 0, else `stem (n).ext`, the stem shortened (at a character
+/// boundary) so that the result stays within [`names::MAX_NAME_BYTES`].
+fn numbered(name: &str, n: u32) -> String {
+    if n == 0 {
+        return name.to_owned();
+    }
+    let suffix = format!(" ({n})");
+    let max = names::MAX_NAME_BYTES;
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 && name.len() - i + suffix.len() < max => name.split_at(i),
+        _ => (name, ""),
+    };
+    let mut cut = stem.len().min(max - suffix.len() - ext.len());
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{suffix}{ext}", &stem[..cut])
+}
+
+#[cfg(test)]
+mod numbered_tests {
+    use super::numbered;
+
+    #[test]
+    fn numbered_names_stay_within_255_bytes_and_keep_the_extension() {
+        assert_eq!(numbered("a.txt", 0), "a.txt");
+        assert_eq!(numbered("a.txt", 2), "a (2).txt");
+        assert_eq!(numbered(".hidden", 1), ".hidden (1)");
+        for base in [
+            "x".repeat(251) + ".pdf",
+            "é".repeat(125) + ".pdf",
+            "y".repeat(255),
+        ] {
+            for n in [1, 99_999] {
+                let s = numbered(&base, n);
+                assert!(s.len() <= 255, "{} bytes", s.len());
+                assert!(s.contains(&format!(" ({n})")));
+                if base.ends_with(".pdf") {
+                    assert!(s.ends_with(".pdf"), "{s}");
+                }
+            }
+        }
+    }
+}

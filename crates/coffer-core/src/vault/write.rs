@@ -1,0 +1,479 @@
+//! The write path: passphrase slot, adding documents, editing and removing.
+
+use super::*;
+use std::collections::BTreeMap;
+
+/// A file given to `add`, opened without blocking and checked to be a
+/// regular file; it is read for exactly the size `fstat` reported.
+struct Input {
+    file: File,
+    len: u64,
+    before: rustix::fs::Stat,
+}
+
+impl Input {
+    /// Opens `p` (links in the path are followed: the user chose it). A
+    /// FIFO, a device or a socket is refused before it is opened, and again
+    /// after (`O_NONBLOCK`: a path swapped for a FIFO never blocks).
+    fn open(p: &Path) -> Result<Input> {
+        use rustix::fs::{fstat, openat, stat, FileType, Mode, OFlags, CWD};
+        let not_regular = || Error::Invalid("only regular files can be added".into());
+        let io_err = |e: rustix::io::Errno| Error::io("opening a file to add")(e.into());
+        let st = stat(p).map_err(io_err)?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(not_regular());
+        }
+        let fd = openat(
+            CWD,
+            p,
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(io_err)?;
+        let before = fstat(&fd).map_err(io_err)?;
+        if FileType::from_raw_mode(before.st_mode) != FileType::RegularFile
+            || (before.st_dev, before.st_ino) != (st.st_dev, st.st_ino)
+        {
+            return Err(not_regular());
+        }
+        Ok(Input {
+            file: File::from(fd),
+            len: before.st_size as u64,
+            before,
+        })
+    }
+
+    fn reader(self) -> Exact {
+        Exact {
+            left: self.len,
+            input: self,
+            changed: false,
+        }
+    }
+}
+
+/// Yields exactly the size `fstat` reported at open, and notes whether the
+/// file turned out longer or shorter (a file that grows while it is read,
+/// or a `/proc` file that says it is empty and streams without end).
+struct Exact {
+    input: Input,
+    left: u64,
+    changed: bool,
+}
+
+impl io::Read for Exact {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.input.file.read(&mut buf[..want])?;
+        if n == 0 {
+            self.changed = true;
+            return Err(io::Error::other("the file shrank while it was read"));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+impl Exact {
+    fn changed() -> Error {
+        Error::Invalid(
+            "the file changed while it was imported (or is not a real file, such as one in /proc); it was not added"
+                .into(),
+        )
+    }
+
+    /// After the last byte: the file must end there and still have the size,
+    /// the modification time and the identity it had at open.
+    fn check_unchanged(&mut self) -> Result<()> {
+        let mut one = [0u8; 1];
+        let longer = !matches!(io::Read::read(&mut self.input.file, &mut one), Ok(0));
+        let after = rustix::fs::fstat(&self.input.file)
+            .map_err(|e| Error::io("reading a file to add")(e.into()))?;
+        let b = &self.input.before;
+        if self.changed
+            || longer
+            || after.st_size != b.st_size
+            || (after.st_mtime, after.st_mtime_nsec) != (b.st_mtime, b.st_mtime_nsec)
+        {
+            return Err(Self::changed());
+        }
+        Ok(())
+    }
+}
+
+impl Vault {
+    // ----- passphrase and recovery -------------------------------------------
+
+    /// Replaces the passphrase slot. Rewraps the master key only: no document is
+    /// re-encrypted. Keeps the slot's Argon2id parameters unless `params` is given.
+    #[instrument(skip_all)]
+    pub fn change_passphrase(&mut self, new: &Passphrase, params: Option<KdfParams>) -> Result<()> {
+        self.rewrite_passphrase_slot(new, params, Event::PassphraseChange)
+    }
+
+    /// Checks a passphrase against this vault's passphrase slot without
+    /// opening anything (for a UI that asks for the current one before a
+    /// change). Costs one Argon2id derivation.
+    #[instrument(skip_all)]
+    pub fn check_passphrase(&self, pass: &Passphrase) -> Result<()> {
+        self.header.unlock(&Unlocker::Passphrase(pass)).map(drop)
+    }
+
+    /// A number that changes when another connection (another process, such
+    /// as the CLI) commits to the index; a cached [`Catalog`] is stale when it
+    /// moves. Writes through this vault do not move it.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    /// Unlocks with the recovery key and sets a new passphrase.
+    #[instrument(skip_all)]
+    pub fn recover(dir: &Path, rk: &RecoveryKey, new: &Passphrase) -> Result<Vault> {
+        new.check_new()?;
+        let mut v = Self::open_with(dir, &Unlocker::Recovery(rk), Event::Unlock)?;
+        v.rewrite_passphrase_slot(new, None, Event::Recover)?;
+        Ok(v)
+    }
+
+    fn rewrite_passphrase_slot(
+        &mut self,
+        new: &Passphrase,
+        params: Option<KdfParams>,
+        event: Event,
+    ) -> Result<()> {
+        new.check_new()?;
+        if let Some(why) = self.integrity {
+            return Err(Error::IndexTampered(why));
+        }
+        let hl = self.dirs.root.open_lock(HEADER_LOCK)?;
+        hl.lock().map_err(Error::io("taking the header lock"))?;
+        // Re-read: another process may have rewritten it since we unlocked.
+        let mut header = open::read_header(&self.dirs.root)?;
+        if header.vault_id != self.header.vault_id {
+            return Err(Error::HeaderTampered("the header now names another vault"));
+        }
+        if header.generation < self.header.generation {
+            return Err(Error::HeaderTampered(
+                "it is older than the one this vault was unlocked with (rolled back)",
+            ));
+        }
+        let current = header.clone();
+        let old_params = current.slots.iter().find_map(|s| match s.kind {
+            SlotKind::Passphrase(p) => Some(p),
+            SlotKind::Recovery => None,
+        });
+        let p = params
+            .or(old_params)
+            .unwrap_or(KdfParams::RFC9106_LOW_MEMORY);
+        p.check()?;
+        // The MAC of the header on disk must verify under our key before we
+        // replace it.
+        let expect = {
+            let mut h = current.clone();
+            h.seal(&self.master);
+            h.mac
+        };
+        if !crypto::ct_eq(&expect, &current.mac) {
+            return Err(Error::HeaderTampered("header MAC does not verify"));
+        }
+        let slot = Slot::wrap(
+            &header.vault_id,
+            SlotKind::Passphrase(p),
+            &Unlocker::Passphrase(new),
+            &self.master,
+        )?;
+        header
+            .slots
+            .retain(|s| !matches!(s.kind, SlotKind::Passphrase(_)));
+        header.slots.insert(0, slot);
+        header.generation += 1;
+        let bytes = header.seal(&self.master);
+        fsutil::write_atomic_in(&self.dirs.root, HEADER_FILE, &bytes)
+            .map_err(Error::io("writing the vault header"))?;
+        let generation = header.generation;
+        self.header = header;
+        self.write(|tx, st, v| {
+            st.header_generation = generation;
+            audit::append(tx, &v.k_audit, st, event, "")
+        })?;
+        let _ = hl.unlock();
+        info!(generation, "passphrase slot rewritten");
+        Ok(())
+    }
+
+    // ----- adding --------------------------------------------------------------
+
+    /// Imports files. Each document's line is reported through `on_added` only
+    /// after its index transaction committed, so a reported document survives
+    /// a crash. Stops at the first failure, after committing what was complete.
+    #[instrument(skip_all, fields(count = paths.len()))]
+    pub fn add_files(
+        &self,
+        paths: &[PathBuf],
+        opts: &AddOptions,
+        progress: &mut dyn FnMut(u64),
+        on_added: &mut dyn FnMut(&DocumentInfo),
+    ) -> Result<Vec<DocumentInfo>> {
+        if opts.name.is_some() && paths.len() != 1 {
+            return Err(Error::Invalid("--name needs exactly one file".into()));
+        }
+        let tags = meta::normalize_tags(&opts.tags);
+        // Check every name before writing anything.
+        let mut names = Vec::with_capacity(paths.len());
+        for p in paths {
+            let name = match &opts.name {
+                Some(n) => n.clone(),
+                None => p
+                    .file_name()
+                    .ok_or(Error::InvalidName(names::NameError::Empty))?
+                    .to_str()
+                    .ok_or(Error::InvalidName(names::NameError::NotUtf8))?
+                    .to_owned(),
+            };
+            DocumentFields {
+                name: name.clone(),
+                tags: tags.clone(),
+            }
+            .check()?;
+            names.push(name);
+        }
+        let mut done = Vec::with_capacity(paths.len());
+        let mut batch: Vec<Staged> = Vec::new();
+        let mut batch_bytes = 0u64;
+        for (p, name) in paths.iter().zip(names) {
+            let staged = Input::open(p).and_then(|input| {
+                let mut reader = input.reader();
+                let res = self.stage(
+                    name,
+                    tags.clone(),
+                    &mut reader,
+                    progress,
+                    Exact::check_unchanged,
+                );
+                match res {
+                    Err(_) if reader.changed => Err(Exact::changed()),
+                    r => r,
+                }
+            });
+            match staged {
+                Ok(s) => {
+                    batch_bytes += s.row.size;
+                    batch.push(s);
+                }
+                Err(e) => {
+                    self.commit_staged(std::mem::take(&mut batch), &mut done, on_added)?;
+                    return Err(e);
+                }
+            }
+            if batch.len() >= ADD_BATCH_DOCS || batch_bytes >= ADD_BATCH_BYTES {
+                self.commit_staged(std::mem::take(&mut batch), &mut done, on_added)?;
+                batch_bytes = 0;
+            }
+        }
+        self.commit_staged(batch, &mut done, on_added)?;
+        Ok(done)
+    }
+
+    /// Imports one document from a stream.
+    #[instrument(skip_all)]
+    pub fn add_reader(
+        &self,
+        name: &str,
+        tags: &[String],
+        src: impl io::Read,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<DocumentInfo> {
+        let tags = meta::normalize_tags(tags);
+        DocumentFields {
+            name: name.to_owned(),
+            tags: tags.clone(),
+        }
+        .check()?;
+        let mut src = src;
+        let s = self.stage(name.to_owned(), tags, &mut src, progress, |_| Ok(()))?;
+        let mut done = Vec::with_capacity(1);
+        self.commit_staged(vec![s], &mut done, &mut |_| {})?;
+        Ok(done.remove(0))
+    }
+
+    /// Writes one blob: pending row, unnamed file in `tmp/`, fsync, then,
+    /// once `done_reading` accepts the source, a no-clobber link into its
+    /// shard.
+    pub(super) fn stage<R: io::Read>(
+        &self,
+        name: String,
+        tags: Vec<String>,
+        src: &mut R,
+        progress: &mut dyn FnMut(u64),
+        done_reading: impl FnOnce(&mut R) -> Result<()>,
+    ) -> Result<Staged> {
+        if let Some(why) = self.integrity {
+            return Err(Error::IndexTampered(why));
+        }
+        let id = DocumentId::random();
+        let m = Metadata {
+            media_type: meta::guess_media_type(&name).into(),
+            name,
+            tags,
+            added_ms: crate::time::now_ms(),
+        };
+        index::insert_pending(&self.conn, &id.0)?;
+        let h = crypto::hex(&id.0);
+        let res = (|| -> Result<Staged> {
+            let mut tmp = TempFile::create_in(&self.dirs.tmp)
+                .map_err(Error::io("creating a temporary blob"))?;
+            let sealed = blob::encrypt(&self.master, id.0, &m, &mut *src, tmp.file(), progress)?;
+            done_reading(src)?;
+            tmp.sync().map_err(Error::io("flushing a blob to disk"))?;
+            let shard = match self.dirs.blobs.subdir(&h[..2])? {
+                Some(shard) => shard,
+                None => {
+                    let shard = self.dirs.blobs.ensure_subdir(&h[..2])?;
+                    self.dirs
+                        .blobs
+                        .sync()
+                        .map_err(Error::io("flushing a blob folder"))?;
+                    shard
+                }
+            };
+            tmp.persist_new(&shard, &h)
+                .map_err(Error::io("moving a blob into place"))?;
+            let mut row = DocRow {
+                id: id.0,
+                size: sealed.size,
+                blob_len: sealed.blob_len,
+                header_hash: sealed.header_hash,
+                meta: self.sealer.seal(&id.0, &m),
+                entry_mac: [0; 32],
+            };
+            row.entry_mac = row.compute_mac(&self.k_manifest);
+            debug!(id = %id, size = sealed.size, "blob written");
+            Ok(Staged {
+                info: DocumentInfo::from_meta(&id.0, sealed.size, m.clone()),
+                row,
+                shard,
+            })
+        })();
+        if res.is_err() {
+            // The id is fresh and random: a regular file under its name is ours.
+            if let Ok(Some(shard)) = self.dirs.blobs.subdir(&h[..2]) {
+                if shard.check_file(&h, u64::MAX).unwrap_or(false) {
+                    let _ = shard.remove_file(&h);
+                }
+            }
+            let _ = index::delete_row(&self.conn, &id.0);
+        }
+        res
+    }
+
+    pub(super) fn commit_staged(
+        &self,
+        batch: Vec<Staged>,
+        done: &mut Vec<DocumentInfo>,
+        on_added: &mut dyn FnMut(&DocumentInfo),
+    ) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let shards: BTreeMap<&Path, &Dir> =
+            batch.iter().map(|s| (s.shard.path(), &s.shard)).collect();
+        for s in shards.values() {
+            s.sync().map_err(Error::io("flushing a blob folder"))?;
+        }
+        self.write(|tx, st, v| {
+            for s in &batch {
+                index::make_live(tx, &s.row)?;
+                st.toggle(&s.row.entry_mac);
+                st.doc_count += 1;
+                audit::append(
+                    tx,
+                    &v.k_audit,
+                    st,
+                    Event::Add,
+                    &format!("id={};size={}", s.info.id, s.row.size),
+                )?;
+            }
+            Ok(())
+        })?;
+        info!(count = batch.len(), "documents added");
+        for s in batch {
+            on_added(&s.info);
+            done.push(s.info);
+        }
+        Ok(())
+    }
+
+    /// Renames a document and/or replaces its tags. Only the index changes:
+    /// the blob keeps the metadata sealed at import (what `repair` restores).
+    #[instrument(skip_all, fields(id = %id))]
+    pub fn edit(
+        &self,
+        id: &DocumentId,
+        name: Option<&str>,
+        tags: Option<&[String]>,
+    ) -> Result<DocumentInfo> {
+        // The row is read and checked inside the transaction, so a
+        // concurrent edit or removal is seen, never overwritten.
+        let info = self.write(|tx, st, v| {
+            let (old, mut m) = v.checked_row_in(tx, id)?;
+            if let Some(n) = name {
+                m.name = n.to_owned();
+                m.media_type = meta::guess_media_type(n).into();
+            }
+            if let Some(t) = tags {
+                m.tags = meta::normalize_tags(t);
+            }
+            DocumentFields {
+                name: m.name.clone(),
+                tags: m.tags.clone(),
+            }
+            .check()?;
+            let mut row = DocRow {
+                meta: v.sealer.seal(&id.0, &m),
+                ..old.clone()
+            };
+            row.entry_mac = row.compute_mac(&v.k_manifest);
+            index::replace_meta(tx, &row, &old.entry_mac)?;
+            st.toggle(&old.entry_mac);
+            st.toggle(&row.entry_mac);
+            audit::append(tx, &v.k_audit, st, Event::Edit, &format!("id={id}"))?;
+            Ok(DocumentInfo::from_meta(&id.0, row.size, m))
+        })?;
+        info!("document edited");
+        Ok(info)
+    }
+
+    /// Removes a document: its row, its blob, and its place in the manifest.
+    #[instrument(skip_all, fields(id = %id))]
+    pub fn remove(&self, id: &DocumentId) -> Result<()> {
+        self.write(|tx, st, v| {
+            // Read and checked inside the transaction: of two racing
+            // removals, the second finds no live row.
+            let (r, _) = v.checked_row_in(tx, id)?;
+            index::set_state(tx, &id.0, index::DELETING)?;
+            st.toggle(&r.entry_mac);
+            st.doc_count = st.doc_count.saturating_sub(1);
+            audit::append(tx, &v.k_audit, st, Event::Delete, &format!("id={id}"))
+        })?;
+        let h = crypto::hex(&id.0);
+        if let Some(shard) = self.dirs.blobs.subdir(&h[..2])? {
+            // Only a regular file is removed; anything else is refused.
+            if shard.check_file(&h, u64::MAX)? {
+                shard
+                    .remove_file(&h)
+                    .map_err(Error::io("removing a blob"))?;
+            }
+            shard.sync().map_err(Error::io("flushing a blob folder"))?;
+        }
+        index::delete_row(&self.conn, &id.0)?;
+        info!("document removed");
+        Ok(())
+    }
+}
