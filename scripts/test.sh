@@ -16,8 +16,9 @@ step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
 
 step "dependencies"
 # Debian packages: a C toolchain for SQLite and ring, WebKitGTK's development
-# files for Tauri, Xvfb for a display, WebKitWebDriver for the end-to-end tests.
-apt_pkgs=(gcc libc6-dev make pkg-config libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver)
+# files for Tauri, Xvfb for a display, WebKitWebDriver for the end-to-end tests,
+# strace to kill `coffer` at chosen system calls (tests/kill_points.rs).
+apt_pkgs=(gcc libc6-dev make pkg-config libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver strace)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -21,6 +21,7 @@
 //! | [`ipc_policy`] | the desktop app's IPC policy, shared by every gate        |
 //! | [`audit`]    | the HMAC-chained audit log                                  |
 //! | [`dir`]      | folders as handles: nothing below them is followed          |
+//! | [`faults`]   | named points where tests stop a thread to play a race       |
 //! | [`fsutil`]   | atomic, no-follow file writes                               |
 //! | [`vault`]    | the vault API that ties it together                         |
 #![forbid(unsafe_code)]
@@ -35,6 +36,7 @@ pub mod catalog;
 pub mod crypto;
 pub mod dir;
 pub mod error;
+pub mod faults;
 pub mod fsutil;
 pub mod header;
 pub mod index;

@@ -111,6 +111,18 @@ impl Env {
         self.vault.join("blobs").join(&id[..2]).join(id)
     }
 
+    /// `verify`'s success and the code of each problem it found.
+    pub fn verify_codes(&self) -> (bool, Vec<String>) {
+        let (ok, v) = self.verify_json();
+        let codes = v["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["code"].as_str().unwrap().to_owned())
+            .collect();
+        (ok, codes)
+    }
+
     pub fn verify_json(&self) -> (bool, serde_json::Value) {
         let o = self.run(&["verify", "--json"]);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

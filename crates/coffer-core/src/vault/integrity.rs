@@ -188,6 +188,9 @@ impl Vault {
         let header = open::read_header(&root)?;
         let master = header.unlock(unlocker)?;
         let (blobs, tmp) = open::check_layout(&root)?;
+        for f in index::files(INDEX_FILE) {
+            root.check_file(&f, u64::MAX)?;
+        }
         open::remove_own_temp_files(&[&tmp, &root])?;
         for f in index::files(REBUILD) {
             // Left by an interrupted repair: ours by its name, a regular file.
@@ -315,6 +318,7 @@ impl Vault {
         }
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         drop(conn);
+        crate::faults::point("repair:before-swap", dir);
         report.old_index = swap_in(&root, REBUILD)?;
         let _ = lock.unlock();
         info!(

@@ -62,15 +62,27 @@ fn count_blobs(root: &Dir) -> Result<u64> {
 }
 
 /// The vault's folders, checked: `blobs/` and `tmp/` are real folders
-/// (created if a sync left them out), and every entry of `blobs/` is a real
-/// folder or a regular file (a stray file is listed by `verify`, never
-/// opened as a shard). Cheap: one listing of at most 256 shards.
+/// (created if a sync left them out), the lock files are missing or regular
+/// files, every shard (`blobs/` + two hex digits) is a real folder, and no
+/// entry of `blobs/` is a link, a FIFO or a device (a stray regular file is
+/// listed by `verify`, never opened as a shard). Cheap: one listing of at
+/// most 256 shards.
 pub(super) fn check_layout(root: &Dir) -> Result<(Dir, Dir)> {
     let blobs = root.ensure_subdir(BLOBS)?;
     let tmp = root.ensure_subdir(TMP)?;
+    // Opened by some commands only; checked by all, so that a planted entry
+    // is reported the same way whatever the command.
+    for lock in [LOCK, index::MIGRATE_LOCK, HEADER_LOCK] {
+        root.check_file(lock, 4096)?;
+    }
     for (name, kind) in blobs.entries()? {
-        if let Kind::Other(what) = kind {
-            return Err(blobs.tampered(&name, what));
+        let shard_name = name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit());
+        match kind {
+            Kind::Other(what) => return Err(blobs.tampered(&name, what)),
+            Kind::File { .. } if shard_name => {
+                return Err(blobs.tampered(&name, "is a file, not a folder"))
+            }
+            _ => {}
         }
     }
     Ok((blobs, tmp))
@@ -271,6 +283,7 @@ impl Vault {
         // that is in place.
         let lock = root.open_lock(LOCK)?;
         clean_if_alone(&root, &blobs, &tmp, &lock)?;
+        crate::faults::point("open:before-shared-lock", dir);
         lock.lock_shared()
             .map_err(Error::io("taking the vault lock"))?;
         let mut conn = index::open(&root, INDEX_FILE, false)?;

@@ -323,3 +323,180 @@ fn check_passphrase_and_data_version() {
         "another connection's commit moves it"
     );
 }
+
+// ----- races, played in a fixed order through crate::faults ------------------
+
+/// A vault in `t/v` with one document, unlocked twice (two "processes").
+fn two_handles() -> (tempfile::TempDir, PathBuf, DocumentId) {
+    let (t, v, _) = new_vault();
+    let id = add(&v, "shared.txt", b"shared");
+    drop(v);
+    let dir = t.path().join("v");
+    (t, dir, id)
+}
+
+#[test]
+fn rm_racing_rm_removes_once_and_keeps_the_manifest() {
+    let (_t, dir, id) = two_handles();
+    let pause = crate::faults::Pause::at("remove:before-tx", &dir);
+    let d = dir.clone();
+    let first = std::thread::spawn(move || {
+        let v = Vault::unlock(&d, &pw()).unwrap();
+        v.remove(&id).map_err(|e| e.code())
+    });
+    pause.wait_reached();
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    v.remove(&id).unwrap();
+    pause.release();
+    assert_eq!(first.join().unwrap(), Err("not_found"));
+    let rep = v.verify(&mut |_| {}).unwrap();
+    assert!(rep.ok, "{:?}", rep.problems);
+}
+
+#[test]
+fn rm_racing_rename_keeps_the_manifest() {
+    let (_t, dir, id) = two_handles();
+    let pause = crate::faults::Pause::at("remove:before-tx", &dir);
+    let d = dir.clone();
+    let remover = std::thread::spawn(move || {
+        let v = Vault::unlock(&d, &pw()).unwrap();
+        v.remove(&id).map_err(|e| e.code())
+    });
+    pause.wait_reached();
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    v.edit(&id, Some("renamed.txt"), None).unwrap();
+    pause.release();
+    assert_eq!(remover.join().unwrap(), Ok(()));
+    let rep = v.verify(&mut |_| {}).unwrap();
+    assert!(rep.ok, "{:?}", rep.problems);
+    assert!(v.list(None).unwrap().is_empty());
+}
+
+#[test]
+fn rename_racing_rename_keeps_the_manifest() {
+    let (_t, dir, id) = two_handles();
+    let pause = crate::faults::Pause::at("edit:before-tx", &dir);
+    let d = dir.clone();
+    let slow = std::thread::spawn(move || {
+        let v = Vault::unlock(&d, &pw()).unwrap();
+        v.edit(&id, None, Some(&["late".to_owned()])).map(|_| ())
+    });
+    pause.wait_reached();
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    v.edit(&id, Some("first.txt"), None).unwrap();
+    pause.release();
+    slow.join().unwrap().unwrap();
+    let rep = v.verify(&mut |_| {}).unwrap();
+    assert!(rep.ok, "{:?}", rep.problems);
+    // Both edits stand: the later one saw the earlier.
+    let d = v.info(&id).unwrap();
+    assert_eq!(
+        (d.name.as_str(), d.tags),
+        ("first.txt", vec!["late".to_owned()])
+    );
+}
+
+#[test]
+fn add_racing_repair_lands_in_the_index_that_stays() {
+    let (_t, dir, _) = two_handles();
+    let swap = crate::faults::Pause::at("repair:before-swap", &dir);
+    let d = dir.clone();
+    let repair = std::thread::spawn(move || {
+        Vault::repair(&d, &Unlocker::Passphrase(&pw()), &mut |_| {}).map(|r| r.recovered.len())
+    });
+    swap.wait_reached();
+    // The adder starts while repair holds the vault and has built its index.
+    let waiting = crate::faults::Pause::at("open:before-shared-lock", &dir);
+    let d = dir.clone();
+    let adder = std::thread::spawn(move || {
+        let v = Vault::unlock(&d, &pw()).unwrap();
+        v.add_reader("late.txt", &[], &b"added during repair"[..], &mut |_| {})
+            .unwrap()
+            .id
+    });
+    waiting.wait_reached();
+    waiting.release();
+    swap.release();
+    assert_eq!(repair.join().unwrap().unwrap(), 1);
+    let added = adder.join().unwrap();
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert_eq!(read(&v, &added).unwrap(), b"added during repair");
+    let rep = v.verify(&mut |_| {}).unwrap();
+    assert!(rep.ok, "{:?}", rep.problems);
+}
+
+#[test]
+fn passwd_refuses_a_header_rolled_back_since_unlock() {
+    let (t, mut v, _) = new_vault();
+    let header = t.path().join("v").join(HEADER_FILE);
+    let old = fs::read(&header).unwrap();
+    v.change_passphrase(&Passphrase::new("a second passphrase".into()), None)
+        .unwrap();
+    fs::write(&header, &old).unwrap();
+    let e = v
+        .change_passphrase(&Passphrase::new("a third passphrase!".into()), None)
+        .unwrap_err();
+    assert_eq!(e.code(), "header_tampered");
+}
+
+#[test]
+fn a_file_that_grows_while_it_is_read_is_refused() {
+    let (t, v, _) = new_vault();
+    let p = t.path().join("growing.log");
+    fs::write(&p, vec![7u8; 3 * CHUNK_SIZE]).unwrap();
+    let mut grown = false;
+    let e = v
+        .add_files(
+            std::slice::from_ref(&p),
+            &AddOptions::default(),
+            &mut |_| {
+                if !grown {
+                    use std::io::Write;
+                    let mut f = fs::OpenOptions::new().append(true).open(&p).unwrap();
+                    f.write_all(b"appended while Coffer reads").unwrap();
+                    grown = true;
+                }
+            },
+            &mut |_| {},
+        )
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("changed while it was imported"),
+        "{e}"
+    );
+    assert!(v.list(None).unwrap().is_empty());
+    let rep = v.verify(&mut |_| {}).unwrap();
+    assert!(rep.ok, "{:?}", rep.problems);
+    // The same file, no longer changing, is taken.
+    v.add_files(&[p], &AddOptions::default(), &mut |_| {}, &mut |_| {})
+        .unwrap();
+}
+
+#[test]
+fn headers_that_multiply_or_inflate_the_kdf_are_refused() {
+    let (t, v, _) = new_vault();
+    drop(v);
+    let path = t.path().join("v").join(HEADER_FILE);
+    let bytes = fs::read(&path).unwrap();
+    let h = Header::parse(&bytes).unwrap();
+    // A second passphrase slot: two Argon2id runs per attempt.
+    let mut two = h.clone();
+    two.slots.push(h.slots[0].clone());
+    assert_eq!(
+        Header::parse(&two.to_bytes()).unwrap_err().to_string(),
+        "the vault header is corrupt: more than one slot of a kind"
+    );
+    // Parameters above what init ever chooses (here 4 GiB, 64 passes).
+    for (m, it) in [(4 * 1024 * 1024, 3), (64 * 1024, 64)] {
+        let mut big = h.clone();
+        big.slots[0].kind = SlotKind::Passphrase(KdfParams {
+            memory_kib: m,
+            iterations: it,
+            parallelism: 1,
+        });
+        assert_eq!(
+            Header::parse(&big.to_bytes()).unwrap_err().code(),
+            "kdf_params"
+        );
+    }
+}

@@ -419,6 +419,7 @@ impl Vault {
         name: Option<&str>,
         tags: Option<&[String]>,
     ) -> Result<DocumentInfo> {
+        crate::faults::point("edit:before-tx", self.dir());
         // The row is read and checked inside the transaction, so a
         // concurrent edit or removal is seen, never overwritten.
         let info = self.write(|tx, st, v| {
@@ -453,6 +454,13 @@ impl Vault {
     /// Removes a document: its row, its blob, and its place in the manifest.
     #[instrument(skip_all, fields(id = %id))]
     pub fn remove(&self, id: &DocumentId) -> Result<()> {
+        // The blob must be a file Coffer can remove before the row changes:
+        // a planted entry is refused with nothing changed.
+        let h = crypto::hex(&id.0);
+        if let Some(shard) = self.dirs.blobs.subdir(&h[..2])? {
+            shard.check_file(&h, u64::MAX)?;
+        }
+        crate::faults::point("remove:before-tx", self.dir());
         self.write(|tx, st, v| {
             // Read and checked inside the transaction: of two racing
             // removals, the second finds no live row.
@@ -462,7 +470,6 @@ impl Vault {
             st.doc_count = st.doc_count.saturating_sub(1);
             audit::append(tx, &v.k_audit, st, Event::Delete, &format!("id={id}"))
         })?;
-        let h = crypto::hex(&id.0);
         if let Some(shard) = self.dirs.blobs.subdir(&h[..2])? {
             // Only a regular file is removed; anything else is refused.
             if shard.check_file(&h, u64::MAX)? {

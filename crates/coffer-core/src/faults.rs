@@ -1,0 +1,97 @@
+//! Named points in the write paths where a test can stop a thread, so that a
+//! race is played in one fixed order instead of hoping for a timing. Outside
+//! the core's own tests, [`point`] compiles to nothing.
+//!
+//! | point                      | where                                         |
+//! |----------------------------|-----------------------------------------------|
+//! | `open:before-shared-lock`  | unlock, before it waits for the shared lock   |
+//! | `edit:before-tx`           | rename/tag, before its transaction            |
+//! | `remove:before-tx`         | rm, before its transaction                    |
+//! | `repair:before-swap`       | repair, the new index built, before the swap  |
+
+use std::path::Path;
+
+/// Marks a point; a test may stop the calling thread here (only for the
+/// vault at `dir`, so tests running side by side do not meet).
+#[inline(always)]
+pub fn point(name: &'static str, dir: &Path) {
+    #[cfg(test)]
+    imp::hit(name, dir);
+    #[cfg(not(test))]
+    let _ = (name, dir);
+}
+
+#[cfg(test)]
+pub(crate) use imp::Pause;
+
+#[cfg(test)]
+mod imp {
+    use std::path::{Path, PathBuf};
+    use std::sync::{Arc, Condvar, Mutex};
+
+    #[derive(Default)]
+    struct State {
+        reached: bool,
+        released: bool,
+    }
+
+    /// Stops the first thread that reaches `name` for the vault at `dir`
+    /// until [`Pause::release`] (or drop).
+    #[derive(Clone)]
+    pub(crate) struct Pause {
+        name: &'static str,
+        dir: PathBuf,
+        state: Arc<(Mutex<State>, Condvar)>,
+    }
+
+    static PAUSES: Mutex<Vec<Pause>> = Mutex::new(Vec::new());
+
+    pub(super) fn hit(name: &'static str, dir: &Path) {
+        let found = {
+            let mut all = PAUSES.lock().unwrap_or_else(|e| e.into_inner());
+            let i = all.iter().position(|p| p.name == name && p.dir == dir);
+            i.map(|i| all.remove(i))
+        };
+        if let Some(p) = found {
+            let (m, cv) = &*p.state;
+            let mut s = m.lock().unwrap_or_else(|e| e.into_inner());
+            s.reached = true;
+            cv.notify_all();
+            while !s.released {
+                s = cv.wait(s).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+    }
+
+    impl Pause {
+        /// Arms a pause at `name` for the vault at `dir`.
+        pub(crate) fn at(name: &'static str, dir: &Path) -> Pause {
+            let p = Pause {
+                name,
+                dir: dir.to_owned(),
+                state: Arc::default(),
+            };
+            PAUSES
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(p.clone());
+            p
+        }
+
+        /// Waits until a thread is stopped here.
+        pub(crate) fn wait_reached(&self) {
+            let (m, cv) = &*self.state;
+            let mut s = m.lock().unwrap_or_else(|e| e.into_inner());
+            while !s.reached {
+                s = cv.wait(s).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+
+        /// Lets the stopped thread (or the next to come) go on.
+        pub(crate) fn release(&self) {
+            let (m, cv) = &*self.state;
+            m.lock().unwrap_or_else(|e| e.into_inner()).released = true;
+            cv.notify_all();
+        }
+    }
+}
