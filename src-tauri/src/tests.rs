@@ -722,3 +722,59 @@ fn no_log_line_from_the_app_holds_a_secret_a_name_or_plaintext() {
         assert!(!logs.contains(secret), "{secret:?} in the logs:\n{logs}");
     }
 }
+
+/// The app opens and imports through the core's folder handles: a vault
+/// folder tampered with is refused at unlock with the entry named, and a
+/// folder swapped for a link while the vault is open is never written
+/// through. Nothing outside the vault changes.
+#[test]
+fn a_tampered_vault_folder_is_refused_and_never_followed() {
+    use std::os::unix::fs::symlink;
+    let h = harness();
+    h.created();
+    let a = h.file("a.txt", b"alpha");
+    h.import(&[a]);
+    h.ok("lock", json!({}));
+    let vault = h.dir.path().join("vault");
+    let victims = h.dir.path().join("documents");
+    std::fs::create_dir(&victims).unwrap();
+    std::fs::write(victims.join("keep.txt"), b"the user's file").unwrap();
+    let listing = || {
+        let mut v: Vec<_> = std::fs::read_dir(&victims)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        v.sort();
+        v
+    };
+    let before = listing();
+
+    // tmp/ as a link to the user's documents: refused, even with a wrong
+    // passphrase, and nothing there is removed.
+    std::fs::remove_dir(vault.join("tmp")).unwrap();
+    symlink(&victims, vault.join("tmp")).unwrap();
+    for pass in ["not the passphrase", PASS] {
+        let e = h.call("unlock", json!({"passphrase": pass})).unwrap_err();
+        assert_eq!(e["code"], "folder_tampered", "{e}");
+        assert!(e["message"].as_str().unwrap().starts_with("tmp is a symbolic link"));
+    }
+    assert_eq!(listing(), before);
+    std::fs::remove_file(vault.join("tmp")).unwrap();
+    std::fs::create_dir(vault.join("tmp")).unwrap();
+
+    // blobs/ swapped for a link while the vault is open: the import goes to
+    // the folder the vault opened, never through the link.
+    h.ok("unlock", json!({"passphrase": PASS}));
+    std::fs::rename(vault.join("blobs"), vault.join("blobs.moved")).unwrap();
+    symlink(&victims, vault.join("blobs")).unwrap();
+    let b = h.file("b.txt", b"bravo");
+    h.import(&[b]);
+    assert_eq!(listing(), before);
+    h.ok("lock", json!({}));
+    let e = h.call("unlock", json!({"passphrase": PASS})).unwrap_err();
+    assert_eq!(e["code"], "folder_tampered", "{e}");
+    std::fs::remove_file(vault.join("blobs")).unwrap();
+    std::fs::rename(vault.join("blobs.moved"), vault.join("blobs")).unwrap();
+    h.ok("unlock", json!({"passphrase": PASS}));
+    assert_eq!(h.list("").len(), 2);
+}
