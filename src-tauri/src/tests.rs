@@ -68,6 +68,12 @@ struct Harness {
 }
 
 fn harness() -> Harness {
+    // The core's state records (one per vault id) go to a folder of the
+    // test run, never to the user's home.
+    std::env::set_var(
+        "XDG_STATE_HOME",
+        std::env::temp_dir().join(format!("coffer-app-tests-{}", std::process::id())),
+    );
     let dir = tempfile::tempdir().unwrap();
     let dialogs = TestDialogs::default();
     let config = Config {
@@ -756,7 +762,10 @@ fn a_tampered_vault_folder_is_refused_and_never_followed() {
     for pass in ["not the passphrase", PASS] {
         let e = h.call("unlock", json!({"passphrase": pass})).unwrap_err();
         assert_eq!(e["code"], "folder_tampered", "{e}");
-        assert!(e["message"].as_str().unwrap().starts_with("tmp is a symbolic link"));
+        assert!(e["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("tmp is a symbolic link"));
     }
     assert_eq!(listing(), before);
     std::fs::remove_file(vault.join("tmp")).unwrap();

@@ -121,6 +121,10 @@ pub enum Command {
         /// Print the report as JSON
         #[arg(long)]
         json: bool,
+        /// Accept a vault older than this computer last saw (a backup you
+        /// restored on purpose); recorded in the audit log
+        #[arg(long)]
+        accept_older: bool,
     },
     /// Show the audit log
     Log {

@@ -255,8 +255,26 @@ fn run(cli: Cli) -> Result<(), CliError> {
             for (f, why) in &report.failed {
                 let _ = writeln!(out, "unrecoverable\t{f}\t{why}");
             }
+            for d in &report.not_listed_before {
+                let _ = writeln!(
+                    out,
+                    "not-listed-before\t{}\t{}\tthe old index did not list it (deleted, and its blob kept?)",
+                    d.id, d.name
+                );
+            }
             if let Some(p) = &report.old_index {
                 let _ = writeln!(out, "The old index was kept as {}", p.display());
+            }
+            match report.continued_log {
+                Some(n) => {
+                    let _ = writeln!(out, "The audit log continues after entry {n}.");
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "The old index could not be read or verified: a new audit log was started, and documents it did not list cannot be told apart."
+                    );
+                }
             }
             if !report.failed.is_empty() {
                 return Err(CliError::Failed(format!(
@@ -265,8 +283,17 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 )));
             }
         }
-        Command::Verify { json } => {
-            let vault = unlock(&dir, &mut secrets)?;
+        Command::Verify { json, accept_older } => {
+            let mut vault = unlock(&dir, &mut secrets)?;
+            if accept_older {
+                if let Some(o) = vault.older() {
+                    vault.accept_older()?;
+                    eprintln!(
+                        "Accepted this vault as the newest: audit entry {} (this computer had seen {}); recorded in the audit log.",
+                        o.now, o.seen
+                    );
+                }
+            }
             let pb = bar(|| plaintext_total(&vault));
             let report = vault.verify(&mut |n| pb.inc(n))?;
             pb.finish_and_clear();
@@ -292,9 +319,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     );
                 }
             }
-            if vault.integrity_problem().is_none() {
-                vault.lock()?;
-            }
+            vault.lock()?;
             if !report.ok {
                 return Err(CliError::Failed(format!(
                     "verify found {} problem(s)",
@@ -333,9 +358,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     }
                 }
             }
-            if vault.integrity_problem().is_none() {
-                vault.lock()?;
-            }
+            vault.lock()?;
             if verify && !status.ok {
                 return Err(CliError::Failed("the audit log's chain is broken".into()));
             }
@@ -361,7 +384,17 @@ fn plaintext_total(vault: &Vault) -> u64 {
         .map_or(0, |c| c.all().iter().map(|d| d.size).sum())
 }
 
+/// Unlocks, and says on standard error when the vault is older than this
+/// computer last saw (reads work; writes are refused).
 fn unlock(dir: &Path, secrets: &mut Secrets) -> Result<Vault, CliError> {
     let pass = secrets.passphrase("Passphrase")?;
-    Ok(Vault::unlock(dir, &pass)?)
+    let vault = Vault::unlock(dir, &pass)?;
+    if let Some(o) = vault.older() {
+        let e = Error::RolledBack {
+            now: o.now,
+            seen: o.seen,
+        };
+        let _ = writeln!(std::io::stderr(), "coffer: warning: {e}");
+    }
+    Ok(vault)
 }

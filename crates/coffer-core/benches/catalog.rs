@@ -38,6 +38,9 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() {
+    // State records of the bench's vaults go to a temporary folder.
+    let state = tempfile::tempdir().expect("temporary folder");
+    std::env::set_var("XDG_STATE_HOME", state.path());
     // `cargo bench` passes `--bench`; nothing else is accepted.
     let (dir, pass, _keep) = match (
         std::env::var_os("COFFER_BENCH_VAULT"),

@@ -7,7 +7,9 @@
 //! mac_i = HMAC[K_audit]("coffer/v1/audit" || mac_{i-1} || u64be(seq_i) || i64be(at_ms_i)
 //!                       || u8(|event_i|) || event_i || u32be(|detail_i|) || detail_i)
 //! ```
-//! seq numbers start at 1 and have no gaps. An edited entry breaks its own MAC;
+//! seq numbers start at 1 (or, after a `repair` that continued the old log,
+//! right after the old log's last entry, whose MAC is `mac_0`; the integrity
+//! record holds that base) and have no gaps. An edited entry breaks its own MAC;
 //! a removed or reordered one breaks the next entry's chain; removing the newest
 //! entries leaves a head that differs from the one the integrity record holds.
 //! Details name document ids and counts, never names or tags.
@@ -43,6 +45,8 @@ pub enum Event {
     Repair,
     /// A document's name or tags changed.
     Edit,
+    /// A vault older than this machine last saw was accepted by the user.
+    AcceptOlder,
 }
 
 impl Event {
@@ -60,6 +64,7 @@ impl Event {
             Event::Recover => "recover",
             Event::Repair => "repair",
             Event::Edit => "edit",
+            Event::AcceptOlder => "accept_older",
         }
     }
 }
@@ -147,6 +152,39 @@ pub fn entries(conn: &Connection) -> Result<Vec<Entry>> {
     Ok(v)
 }
 
+fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+    let mac: Vec<u8> = r.get(4)?;
+    Ok(Entry {
+        seq: r.get::<_, i64>(0)? as u64,
+        at_ms: r.get(1)?,
+        event: r.get(2)?,
+        detail: r.get(3)?,
+        mac: mac.try_into().unwrap_or([0; 32]),
+    })
+}
+
+/// The stored entries of `event` whose detail is exactly `detail`.
+pub fn entries_with(conn: &Connection, event: Event, detail: &str) -> Result<Vec<Entry>> {
+    let mut st = conn.prepare(
+        "SELECT seq, at_ms, event, detail, mac FROM audit WHERE event = ?1 AND detail = ?2",
+    )?;
+    let v = st
+        .query_map(params![event.as_str(), detail], entry_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(v)
+}
+
+/// The stored MAC of entry `seq`, if there is one.
+pub fn mac_of(conn: &Connection, seq: u64) -> Result<Option<[u8; 32]>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row("SELECT mac FROM audit WHERE seq = ?1", [seq as i64], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })
+        .optional()?
+        .and_then(|m| m.try_into().ok()))
+}
+
 /// The result of checking the chain.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ChainStatus {
@@ -166,9 +204,12 @@ pub fn verify(entries: &[Entry], k: &Key32, state: Option<&State>) -> ChainStatu
         entries: entries.len() as u64,
         problem: Some(p),
     };
-    let mut prev = [0u8; 32];
+    // A log continued by `repair` starts after the old log's last entry,
+    // which the (authenticated) integrity record names.
+    let (base_seq, mut prev) =
+        state.map_or((0, [0u8; 32]), |s| (s.audit_base_seq, s.audit_base_head));
     for (i, e) in entries.iter().enumerate() {
-        let want_seq = i as u64 + 1;
+        let want_seq = base_seq + i as u64 + 1;
         if e.seq != want_seq {
             return fail(format!(
                 "entry {want_seq} is missing or out of order (found {})",
@@ -189,10 +230,10 @@ pub fn verify(entries: &[Entry], k: &Key32, state: Option<&State>) -> ChainStatu
             "the index's integrity record fails, so the log's end cannot be checked".into(),
         );
     };
-    if state.audit_seq != entries.len() as u64 || !crypto::ct_eq(&state.audit_head, &prev) {
+    let last = base_seq + entries.len() as u64;
+    if state.audit_seq != last || !crypto::ct_eq(&state.audit_head, &prev) {
         return fail(format!(
-            "the log ends at entry {} but the integrity record expects entry {}: newest entries were removed or added",
-            entries.len(),
+            "the log ends at entry {last} but the integrity record expects entry {}: newest entries were removed or added",
             state.audit_seq
         ));
     }

@@ -4,6 +4,7 @@
 
 use crate::index;
 use crate::meta::MetaSealer;
+use crate::secret::Key32;
 use crate::vault::DocumentInfo;
 use crate::{Error, Result};
 use rusqlite::Connection;
@@ -19,9 +20,11 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Reads and decrypts every live row.
-    pub fn load(conn: &Connection, sealer: &MetaSealer) -> Result<Catalog> {
+    /// Reads every live row, checks its entry MAC under `K_manifest` (so a
+    /// row that the vault never signed is never shown) and decrypts it.
+    pub fn load(conn: &Connection, sealer: &MetaSealer, k_manifest: &Key32) -> Result<Catalog> {
         let live = index::scan_live_meta(conn)?;
+        let entry_key = index::EntryKey::new(k_manifest);
         let n = live.ids.len();
         let threads = std::thread::available_parallelism()
             .map_or(1, |p| p.get())
@@ -33,6 +36,7 @@ impl Catalog {
                 .step_by(per)
                 .map(|start| {
                     let live = &live;
+                    let entry_key = &entry_key;
                     s.spawn(move || {
                         let end = (start + per).min(n);
                         let mut scratch = Zeroizing::new(Vec::with_capacity(512));
@@ -40,6 +44,16 @@ impl Catalog {
                         for i in start..end {
                             let (a, b) = live.ranges[i];
                             let id = &live.ids[i];
+                            let (blob_len, header_hash, entry_mac) = &live.pins[i];
+                            let sealed = &live.arena[a..b];
+                            let want =
+                                entry_key.mac(id, live.sizes[i], *blob_len, header_hash, sealed);
+                            if !crate::crypto::ct_eq(&want, entry_mac) {
+                                return Err(Error::Corrupt {
+                                    id: crate::crypto::hex(id),
+                                    reason: "its index entry fails its MAC",
+                                });
+                            }
                             let m = sealer
                                 .open_with(id, &live.arena[a..b], &mut scratch)
                                 .ok_or_else(|| Error::Corrupt {

@@ -77,10 +77,7 @@ pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
 
 /// Compares two byte strings in time independent of where they differ.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    subtle::ConstantTimeEq::ct_eq(a, b).into()
 }
 
 /// An AES-256-GCM key ready for use.

@@ -137,9 +137,34 @@ impl Dir {
         })
     }
 
-    /// The path this folder was opened at.
+    /// The path this folder was opened at (for messages).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where this folder is now, with every link in its path resolved (the
+    /// kernel's name for the handle): what SQLite, which opens by path and
+    /// refuses links anywhere in it (`SQLITE_OPEN_NOFOLLOW`), is given.
+    pub fn real_path(&self) -> io::Result<PathBuf> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            std::fs::read_link(format!("/proc/self/fd/{}", self.fd.as_raw_fd()))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            std::fs::canonicalize(&self.path)
+        }
+    }
+
+    /// The device and inode of the entry `name` (not followed).
+    pub fn identity(&self, name: &str) -> io::Result<Option<(u64, u64)>> {
+        match rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            #[allow(clippy::unnecessary_cast)]
+            Ok(st) => Ok(Some((st.st_dev as u64, st.st_ino as u64))),
+            Err(rustix::io::Errno::NOENT) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// `name`'s place below the folder the user named, as shown in errors.
@@ -359,6 +384,30 @@ impl Dir {
 
     pub(crate) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+}
+
+/// Takes `lock` (shared or exclusive), waiting at most `wait` for another
+/// process to release it; then [`Error::InUse`]. A lock file someone holds
+/// forever cannot hang Coffer.
+pub fn lock_within(lock: &File, shared: bool, wait: std::time::Duration) -> Result<()> {
+    let start = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        let got = if shared {
+            lock.try_lock_shared()
+        } else {
+            lock.try_lock()
+        };
+        match got {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::InUse),
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("taking a lock")(e)),
+        }
     }
 }
 

@@ -90,6 +90,17 @@ pub enum Error {
         "the index fails its integrity check ({0}); run `coffer verify`, then `coffer repair`"
     )]
     IndexTampered(&'static str),
+    /// The vault is older than the one this machine last saw (a rollback, or
+    /// a backup restored): writes are refused until the user accepts it.
+    #[error(
+        "this vault is older than the one this computer last saw (audit entry {now} vs {seen}): it was rolled back or restored from a backup; nothing can be changed until you accept it with `coffer verify --accept-older`"
+    )]
+    RolledBack {
+        /// The newest audit entry on disk.
+        now: u64,
+        /// The newest audit entry this machine saw.
+        seen: u64,
+    },
     /// A name refused at input (the name itself is not repeated here).
     #[error("invalid document name: {0}")]
     InvalidName(#[from] crate::names::NameError),
@@ -145,6 +156,7 @@ impl Error {
             Error::BadId => "bad_id",
             Error::Corrupt { .. } => "corrupt",
             Error::IndexTampered(_) => "index_tampered",
+            Error::RolledBack { .. } => "rolled_back",
             Error::InvalidName(_) => "invalid_name",
             Error::InvalidTag(_) => "invalid_tag",
             Error::Invalid(_) => "invalid_input",

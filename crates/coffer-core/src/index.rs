@@ -4,16 +4,31 @@
 //! ```text
 //! entry_mac = HMAC[K_manifest]("coffer/v1/entry" || id || u64be(size) || u64be(blob_len)
 //!                              || header_hash || SHA-256(meta))
-//! digest    = XOR of entry_mac over all live documents
-//! state_mac = HMAC[K_manifest]("coffer/v1/state" || vault_id || u64be(header_generation)
-//!                              || u64be(doc_count) || digest || u64be(audit_seq) || audit_head)
+//! fold(m)   = HMAC[K_fold]("coffer/v2/fold" || m)
+//! digest    = XOR of fold(entry_mac) over all live documents
+//! state_mac = HMAC[K_manifest]("coffer/v2/state" || vault_id || u64be(header_generation)
+//!                              || u64be(doc_count) || digest || u64be(audit_seq) || audit_head
+//!                              || u64be(audit_base_seq) || audit_base_head)
 //! ```
 //! An entry MAC pins each document to one exact blob (its header hash names the
 //! blob's random salt, hence its key); the digest and count pin the set of
-//! documents, so that a row removed from the index is noticed; the audit head
-//! pins the end of the audit log. Every write runs in one `BEGIN IMMEDIATE`
-//! transaction that checks the state MAC before it changes anything, so
-//! concurrent writers serialize and a tampered record is never re-signed.
+//! documents, so that a row removed, added or put back from an old copy is
+//! noticed; the audit head pins the end of the audit log and the base its
+//! start. Every write runs in one `BEGIN IMMEDIATE` transaction that checks the
+//! state MAC before it changes anything, so concurrent writers serialize and a
+//! tampered record is never re-signed.
+//!
+//! Why the fold: entry MACs are stored in clear, and every rename gives a
+//! document a new valid row. Were the digest the XOR of the entry MACs
+//! themselves (schema 1), an attacker holding old rows could pick, by linear
+//! algebra over GF(2), a set of old rows whose MACs XOR to the same digest and
+//! put them back unnoticed. `fold` is a PRF under a key whose outputs are
+//! never stored: the attacker cannot compute the vectors to solve for, and
+//! the XOR of PRF outputs over a set is a set MAC (XOR-MAC).
+//!
+//! Schema-1 records (`version` 1, `coffer/v1/state` without the base fields,
+//! digest the plain XOR) are checked once under their own rule and re-signed
+//! as version 2 at the next unlock.
 
 use crate::crypto;
 use crate::dir::Dir;
@@ -35,16 +50,23 @@ pub const DELETING: i64 = 2;
 /// The integrity record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
+    /// 2 (1: a schema-1 record, until the next unlock re-signs it).
+    pub version: u8,
     /// Newest header generation seen.
     pub header_generation: u64,
     /// Number of live documents.
     pub doc_count: u64,
-    /// XOR of live entry MACs.
+    /// XOR of `fold(entry_mac)` over live documents.
     pub digest: [u8; 32],
     /// Sequence number of the newest audit entry.
     pub audit_seq: u64,
     /// MAC of the newest audit entry.
     pub audit_head: [u8; 32],
+    /// The log starts after this entry (0 for a log from `init`; the old
+    /// log's last entry after a `repair` that continued it).
+    pub audit_base_seq: u64,
+    /// That entry's MAC (zeros for 0).
+    pub audit_base_head: [u8; 32],
     /// `state_mac` as stored.
     pub mac: [u8; 32],
 }
@@ -53,27 +75,51 @@ impl State {
     /// The record of an empty vault.
     pub fn empty(header_generation: u64) -> State {
         State {
+            version: 2,
             header_generation,
             doc_count: 0,
             digest: [0; 32],
             audit_seq: 0,
             audit_head: [0; 32],
+            audit_base_seq: 0,
+            audit_base_head: [0; 32],
             mac: [0; 32],
         }
     }
 
-    /// Computes `state_mac`.
+    /// Computes `state_mac` (under the rule of `version`).
     pub fn compute_mac(&self, k: &Key32, vault_id: &[u8; 16]) -> [u8; 32] {
+        let (gen, count, seq) = (
+            self.header_generation.to_be_bytes(),
+            self.doc_count.to_be_bytes(),
+            self.audit_seq.to_be_bytes(),
+        );
+        if self.version == 1 {
+            return crypto::hmac(
+                k,
+                &[
+                    b"coffer/v1/state",
+                    vault_id,
+                    &gen,
+                    &count,
+                    &self.digest,
+                    &seq,
+                    &self.audit_head,
+                ],
+            );
+        }
         crypto::hmac(
             k,
             &[
-                b"coffer/v1/state",
+                b"coffer/v2/state",
                 vault_id,
-                &self.header_generation.to_be_bytes(),
-                &self.doc_count.to_be_bytes(),
+                &gen,
+                &count,
                 &self.digest,
-                &self.audit_seq.to_be_bytes(),
+                &seq,
                 &self.audit_head,
+                &self.audit_base_seq.to_be_bytes(),
+                &self.audit_base_head,
             ],
         )
     }
@@ -83,12 +129,90 @@ impl State {
         crypto::ct_eq(&self.compute_mac(k, vault_id), &self.mac)
     }
 
-    /// XORs an entry MAC into (or out of) the digest.
-    pub fn toggle(&mut self, entry_mac: &[u8; 32]) {
-        for (d, m) in self.digest.iter_mut().zip(entry_mac) {
-            *d ^= m;
-        }
+    /// XORs `fold(entry_mac)` into (or out of) the digest.
+    pub fn toggle(&mut self, f: &Folder, entry_mac: &[u8; 32]) {
+        xor_into(&mut self.digest, &f.fold(entry_mac));
     }
+}
+
+fn xor_into(d: &mut [u8; 32], m: &[u8; 32]) {
+    for (d, m) in d.iter_mut().zip(m) {
+        *d ^= m;
+    }
+}
+
+/// `fold` under `K_fold`, with the key schedule computed once.
+pub struct Folder(ring::hmac::Key);
+
+impl Folder {
+    /// A folder under `k` (`K_fold`).
+    pub fn new(k: &Key32) -> Folder {
+        Folder(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, k.expose()))
+    }
+
+    /// `HMAC[K_fold]("coffer/v2/fold" || entry_mac)`.
+    pub fn fold(&self, entry_mac: &[u8; 32]) -> [u8; 32] {
+        let mut ctx = ring::hmac::Context::with_key(&self.0);
+        ctx.update(b"coffer/v2/fold");
+        ctx.update(entry_mac);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
+}
+
+impl std::fmt::Debug for Folder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Folder(..)")
+    }
+}
+
+/// Checks that the live rows are exactly the set the record signed: their
+/// count, and the XOR of their folded entry MACs (or, for a schema-1 record,
+/// of the entry MACs themselves). Reads only the MAC column.
+pub fn check_manifest(conn: &Connection, f: &Folder, st: &State) -> Result<()> {
+    let mut q = conn.prepare_cached(&format!(
+        "SELECT entry_mac FROM documents WHERE state = {LIVE}"
+    ))?;
+    let mut rows = q.query([])?;
+    let (mut count, mut digest) = (0u64, [0u8; 32]);
+    while let Some(r) = rows.next()? {
+        let mac: [u8; 32] = r
+            .get_ref(0)?
+            .as_blob()
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or(Error::IndexTampered("an entry MAC is not 32 bytes"))?;
+        if st.version == 1 {
+            xor_into(&mut digest, &mac);
+        } else {
+            xor_into(&mut digest, &f.fold(&mac));
+        }
+        count += 1;
+    }
+    if count != st.doc_count || !crypto::ct_eq(&digest, &st.digest) {
+        return Err(Error::IndexTampered(
+            "the index's documents are not the set its manifest signed",
+        ));
+    }
+    Ok(())
+}
+
+/// Re-signs a checked schema-1 record's digest under the fold (the caller
+/// writes it back with [`put_state`], which stores version 2).
+pub fn upgrade_digest(conn: &Connection, f: &Folder, st: &mut State) -> Result<()> {
+    if st.version != 1 {
+        return Ok(());
+    }
+    check_manifest(conn, f, st)?;
+    let mut digest = [0u8; 32];
+    for_each_live(conn, |r| {
+        xor_into(&mut digest, &f.fold(&r.entry_mac));
+        Ok(())
+    })?;
+    st.digest = digest;
+    st.version = 2;
+    Ok(())
 }
 
 /// One document row.
@@ -161,6 +285,42 @@ pub fn files(name: &str) -> [String; 3] {
     ]
 }
 
+/// A rollback journal beside the index. Coffer's index is in WAL mode, so it
+/// never has one at rest; SQLite would play back a "hot" one (and delete the
+/// super-journal it names, which can be any path), so one found there is
+/// refused; `init` removes one left by an `init` interrupted before WAL mode
+/// was set.
+pub fn journal(name: &str) -> String {
+    format!("{name}-journal")
+}
+
+/// Checks the index's entries: the database, `-wal` and `-shm` missing or
+/// regular files with one link; no journal at all.
+pub fn check_entries(dir: &Dir, name: &str) -> Result<bool> {
+    let [db, wal, shm] = files(name);
+    let exists = dir.check_file(&db, u64::MAX)?;
+    dir.check_file(&wal, u64::MAX)?;
+    dir.check_file(&shm, u64::MAX)?;
+    let j = journal(name);
+    if dir
+        .kind(&j)
+        .map_err(Error::io("reading the vault folder"))?
+        .is_some()
+    {
+        return Err(dir.tampered(&j, "exists (Coffer's index never has a rollback journal)"));
+    }
+    Ok(exists)
+}
+
+/// The path SQLite opens for `name` in `dir` (links in the vault's own path
+/// resolved, so that `SQLITE_OPEN_NOFOLLOW` refuses only links below it).
+pub fn sqlite_path(dir: &Dir, name: &str) -> Result<std::path::PathBuf> {
+    Ok(dir
+        .real_path()
+        .map_err(Error::io("locating the vault folder"))?
+        .join(name))
+}
+
 /// Opens the index `name` in the vault folder `dir`. `create` allows a new
 /// file. The index and its `-wal` and `-shm` files must be missing or
 /// regular files with one link (a link, a FIFO or a hard link to a file
@@ -169,10 +329,7 @@ pub fn files(name: &str) -> [String; 3] {
 /// `migrate.lock`, so two processes opening a new vault at once do not both
 /// migrate it.
 pub fn open(dir: &Dir, name: &str, create: bool) -> Result<Connection> {
-    let [db, wal, shm] = files(name);
-    let exists = dir.check_file(&db, u64::MAX)?;
-    dir.check_file(&wal, u64::MAX)?;
-    dir.check_file(&shm, u64::MAX)?;
+    let exists = check_entries(dir, name)?;
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_NOFOLLOW;
@@ -183,30 +340,44 @@ pub fn open(dir: &Dir, name: &str, create: bool) -> Result<Connection> {
         // Owner only, like the blobs (SQLite gives -wal and -shm the same
         // mode); made here, without following anything, so SQLite opens an
         // empty file of ours.
-        dir.create_file(&db)
+        dir.create_file(name)
             .map_err(Error::io("creating the index"))?;
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
     }
-    let mut conn = Connection::open_with_flags(dir.path().join(&db), flags)?;
-    // Look again now that SQLite holds it open: the same checks, so a swap
-    // between the look and the open is caught before anything is written.
-    dir.check_file(&db, u64::MAX)?;
+    let checked = dir
+        .identity(name)
+        .map_err(Error::io("reading the vault folder"))?;
+    let mut conn = Connection::open_with_flags(sqlite_path(dir, name)?, flags)?;
+    // SQLite opened the file by name: make sure it opened the file that was
+    // checked (a swap between the look and the open is refused before
+    // anything is written), and look at the entries again.
+    conn.query_row("PRAGMA schema_version", [], |_| Ok(()))?;
+    if !sqlite_holds(
+        &dir.real_path()
+            .map_err(Error::io("locating the vault folder"))?
+            .join(name),
+        checked,
+    ) {
+        return Err(dir.tampered(name, "was swapped while it was opened"));
+    }
+    check_entries(dir, name)?;
     // Wait for another writer instead of failing at once.
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     // WAL: readers never block the writer; a crash never corrupts the file.
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    dir.check_file(&wal, u64::MAX)?;
-    dir.check_file(&shm, u64::MAX)?;
+    check_entries(dir, name)?;
     // FULL: a committed transaction survives power loss, not only a crash.
     conn.pragma_update(None, "synchronous", "FULL")?;
     // Overwrite deleted rows (sealed metadata of removed documents).
     conn.pragma_update(None, "secure_delete", "ON")?;
     // The schema is ours; refuse functions from a tampered schema.
     conn.pragma_update(None, "trusted_schema", "OFF")?;
+    // Defensive: no writes to the schema or to pages behind SQLite's back
+    // (writable_schema, corrupting PRAGMAs) from this connection.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     let lock = dir.open_lock(MIGRATE_LOCK)?;
-    lock.lock()
-        .map_err(Error::io("taking the migration lock"))?;
+    crate::dir::lock_within(&lock, false, LOCK_WAIT)?;
     let res = embedded::migrations::runner()
         .set_grouped(true)
         .run(&mut conn)
@@ -216,35 +387,42 @@ pub fn open(dir: &Dir, name: &str, create: bool) -> Result<Connection> {
     Ok(conn)
 }
 
-/// The lock file held while migrations run.
-pub const MIGRATE_LOCK: &str = "migrate.lock";
-
-/// Whether the index `name` in `dir` lists any document at all (any state).
-/// Opened read-only; an index that cannot be read counts as listing some.
-pub fn lists_documents(dir: &Dir, name: &str) -> Result<bool> {
-    for f in files(name) {
-        dir.check_file(&f, u64::MAX)?;
+/// Whether this process has the file with identity `id` open under `path`
+/// (Linux: its open files, listed in `/proc/self/fd`; elsewhere assumed).
+fn sqlite_holds(path: &std::path::Path, id: Option<(u64, u64)>) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Some(id) = id else { return false };
+        let Ok(rd) = std::fs::read_dir("/proc/self/fd") else {
+            return true;
+        };
+        rd.flatten().any(|e| {
+            std::fs::read_link(e.path()).is_ok_and(|t| t == path)
+                && std::fs::metadata(e.path())
+                    .is_ok_and(|m| (m.dev(), m.ino()) == id && m.nlink() == 1)
+        })
     }
-    let conn = match Connection::open_with_flags(
-        dir.path().join(name),
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NOFOLLOW,
-    ) {
-        Ok(c) => c,
-        Err(_) => return Ok(true),
-    };
-    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
-    match count("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'documents'") {
-        Ok(0) => Ok(false),
-        Ok(_) => Ok(count("SELECT count(*) FROM documents").map_or(true, |n| n > 0)),
-        Err(_) => Ok(true),
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (path, id);
+        true
     }
 }
+
+/// How long Coffer waits for a lock another process holds before it says
+/// the vault is in use (never forever).
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The lock file held while migrations run.
+pub const MIGRATE_LOCK: &str = "migrate.lock";
 
 /// Reads the integrity record.
 pub fn state(conn: &Connection) -> Result<Option<State>> {
     Ok(conn
         .query_row(
-            "SELECT header_generation, doc_count, manifest_digest, audit_seq, audit_head, mac
+            "SELECT header_generation, doc_count, manifest_digest, audit_seq, audit_head, mac,
+                    version, audit_base_seq, audit_base_head
              FROM vault_state WHERE id = 1",
             [],
             |r| {
@@ -255,27 +433,42 @@ pub fn state(conn: &Connection) -> Result<Option<State>> {
                     audit_seq: r.get::<_, i64>(3)? as u64,
                     audit_head: blob32(r.get(4)?)?,
                     mac: blob32(r.get(5)?)?,
+                    version: match r.get::<_, i64>(6)? {
+                        1 => 1,
+                        _ => 2,
+                    },
+                    audit_base_seq: r.get::<_, i64>(7)? as u64,
+                    audit_base_head: blob32(r.get(8)?)?,
                 })
             },
         )
         .optional()?)
 }
 
-/// Seals and writes the integrity record.
+/// Seals (as version 2) and writes the integrity record.
 pub fn put_state(conn: &Connection, s: &mut State, k: &Key32, vault_id: &[u8; 16]) -> Result<()> {
+    debug_assert_eq!(
+        s.version, 2,
+        "schema-1 digests are upgraded before any write"
+    );
+    s.version = 2;
     s.mac = s.compute_mac(k, vault_id);
     conn.execute(
-        "INSERT INTO vault_state (id, header_generation, doc_count, manifest_digest, audit_seq, audit_head, mac)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO vault_state (id, header_generation, doc_count, manifest_digest, audit_seq,
+             audit_head, mac, version, audit_base_seq, audit_base_head)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, 2, ?7, ?8)
          ON CONFLICT(id) DO UPDATE SET header_generation = ?1, doc_count = ?2, manifest_digest = ?3,
-             audit_seq = ?4, audit_head = ?5, mac = ?6",
+             audit_seq = ?4, audit_head = ?5, mac = ?6, version = 2, audit_base_seq = ?7,
+             audit_base_head = ?8",
         params![
             s.header_generation as i64,
             s.doc_count as i64,
             &s.digest[..],
             s.audit_seq as i64,
             &s.audit_head[..],
-            &s.mac[..]
+            &s.mac[..],
+            s.audit_base_seq as i64,
+            &s.audit_base_head[..]
         ],
     )?;
     Ok(())
@@ -328,30 +521,42 @@ pub fn for_each_live(conn: &Connection, mut f: impl FnMut(DocRow) -> Result<()>)
     Ok(())
 }
 
-/// The id, size and sealed metadata of every live row, read without a copy
-/// per row: sealed records are laid end to end in `arena`.
+/// Every live row, read without a copy per row: sealed records are laid end
+/// to end in `arena`.
 pub struct LiveMeta {
     /// Ids.
     pub ids: Vec<[u8; 16]>,
     /// Plaintext sizes.
     pub sizes: Vec<u64>,
+    /// Blob lengths, header hashes and entry MACs (to check each row).
+    pub pins: Vec<(u64, [u8; 32], [u8; 32])>,
     /// `arena[ranges[i].0..ranges[i].1]` is row i's sealed metadata.
     pub ranges: Vec<(usize, usize)>,
     /// The sealed records.
     pub arena: Vec<u8>,
 }
 
-/// Reads [`LiveMeta`] in one pass.
+/// Reads every live row (see [`LiveMeta`]).
 pub fn scan_live_meta(conn: &Connection) -> Result<LiveMeta> {
     let mut st = conn.prepare_cached(&format!(
-        "SELECT id, size, meta FROM documents WHERE state = {LIVE}"
+        "SELECT id, size, meta, blob_len, header_hash, entry_mac FROM documents WHERE state = {LIVE}"
     ))?;
     let mut rows = st.query([])?;
     let mut m = LiveMeta {
         ids: Vec::new(),
         sizes: Vec::new(),
+        pins: Vec::new(),
         ranges: Vec::new(),
         arena: Vec::new(),
+    };
+    let bytes32 = |r: &rusqlite::Row<'_>, i: usize| -> Result<[u8; 32]> {
+        r.get_ref(i)?
+            .as_blob()
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or(Error::IndexTampered(
+                "a hash or MAC in the index is not 32 bytes",
+            ))
     };
     while let Some(r) = rows.next()? {
         let id: [u8; 16] = r
@@ -368,9 +573,43 @@ pub fn scan_live_meta(conn: &Connection) -> Result<LiveMeta> {
         m.arena.extend_from_slice(meta);
         m.ids.push(id);
         m.sizes.push(r.get::<_, i64>(1)? as u64);
+        m.pins
+            .push((r.get::<_, i64>(3)? as u64, bytes32(r, 4)?, bytes32(r, 5)?));
         m.ranges.push((start, m.arena.len()));
     }
     Ok(m)
+}
+
+/// `entry_mac` under `K_manifest`, with the key schedule computed once (for
+/// checking many rows; [`DocRow::compute_mac`] is the same function).
+pub struct EntryKey(ring::hmac::Key);
+
+impl EntryKey {
+    /// The key `K_manifest`.
+    pub fn new(k: &Key32) -> EntryKey {
+        EntryKey(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, k.expose()))
+    }
+
+    /// The entry MAC of a row with these fields.
+    pub fn mac(
+        &self,
+        id: &[u8; 16],
+        size: u64,
+        blob_len: u64,
+        header_hash: &[u8; 32],
+        meta: &[u8],
+    ) -> [u8; 32] {
+        let mut ctx = ring::hmac::Context::with_key(&self.0);
+        ctx.update(b"coffer/v1/entry");
+        ctx.update(id);
+        ctx.update(&size.to_be_bytes());
+        ctx.update(&blob_len.to_be_bytes());
+        ctx.update(header_hash);
+        ctx.update(&crypto::sha256(&[meta]));
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
 }
 
 /// Ids of every row in any state.
@@ -458,13 +697,14 @@ pub fn delete_row(conn: &Connection, id: &[u8; 16]) -> Result<()> {
     Ok(())
 }
 
-/// Rows left pending or deleting by a process that did not finish.
-pub fn unfinished(conn: &Connection) -> Result<Vec<[u8; 16]>> {
+/// Rows left pending or deleting by a process that did not finish, with
+/// their state.
+pub fn unfinished_rows(conn: &Connection) -> Result<Vec<([u8; 16], i64)>> {
     let mut st = conn.prepare(&format!(
-        "SELECT id FROM documents WHERE state IN ({PENDING}, {DELETING})"
+        "SELECT id, state FROM documents WHERE state IN ({PENDING}, {DELETING})"
     ))?;
-    let ids = st
-        .query_map([], |r| blob16(r.get(0)?))?
+    let rows = st
+        .query_map([], |r| Ok((blob16(r.get(0)?)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    Ok(ids)
+    Ok(rows)
 }

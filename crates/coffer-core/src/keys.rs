@@ -60,6 +60,15 @@ impl MasterKey {
     pub fn audit_key(&self) -> Key32 {
         self.derive(b"coffer/v1/audit")
     }
+    /// `K_fold`: folds entry MACs into the manifest digest (never stored).
+    pub fn fold_key(&self) -> Key32 {
+        self.derive(b"coffer/v2/manifest-fold")
+    }
+    /// `K_seen`: authenticates this machine's record of the newest state it
+    /// saw (kept outside the vault folder).
+    pub fn seen_key(&self) -> Key32 {
+        self.derive(b"coffer/v2/seen-record")
+    }
 }
 
 #[cfg(test)]
@@ -74,6 +83,8 @@ mod tests {
             m.metadata_key(),
             m.manifest_key(),
             m.audit_key(),
+            m.fold_key(),
+            m.seen_key(),
         ];
         for i in 0..ks.len() {
             for j in i + 1..ks.len() {

@@ -12,6 +12,7 @@
 //! | [`keys`]     | the master key and the keys derived from it                 |
 //! | [`header`]   | the vault header file and its key slots                     |
 //! | [`recovery`] | the recovery key's text form                                |
+//! | [`seen`]     | this machine's record of the newest state of each vault      |
 //! | [`stream`]   | the chunked STREAM AEAD for document contents               |
 //! | [`blob`]     | one document's ciphertext file                              |
 //! | [`catalog`]  | the decrypted catalog, searched in memory                   |
@@ -48,6 +49,7 @@ pub mod names;
 pub mod paths;
 pub mod recovery;
 pub mod secret;
+pub mod seen;
 pub mod stream;
 pub mod time;
 pub mod vault;

@@ -28,3 +28,21 @@ fn data_dir() -> Option<PathBuf> {
         .filter(|p| p.is_absolute())
         .or_else(|| home.map(|h| h.join(".local/share")))
 }
+
+/// Where this machine keeps its record of the newest state it saw of each
+/// vault (see [`crate::seen`]): `$XDG_STATE_HOME/coffer/seen`, falling back to
+/// `~/.local/state/coffer/seen` (macOS: `~/Library/Application
+/// Support/coffer/seen`). Outside every vault folder.
+pub fn seen_dir() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from);
+    if cfg!(target_os = "macos") {
+        return home.map(|h| h.join("Library/Application Support/coffer/seen"));
+    }
+    std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| home.map(|h| h.join(".local/state")))
+        .map(|d| d.join("coffer").join("seen"))
+}

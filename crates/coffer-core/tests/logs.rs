@@ -22,6 +22,9 @@ impl Write for Capture {
 
 #[test]
 fn no_log_line_holds_a_secret_name_or_plaintext() {
+    // The state record goes to a folder of this test, not the user's home.
+    let state = tempfile::tempdir().unwrap();
+    std::env::set_var("XDG_STATE_HOME", state.path());
     let cap = Capture::default();
     let c2 = cap.clone();
     let sub = tracing_subscriber::fmt()

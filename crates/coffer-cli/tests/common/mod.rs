@@ -139,7 +139,17 @@ pub fn coffer_at(vault: &Path, pass: &Path) -> Command {
         .arg("--passphrase-file")
         .arg(pass);
     c.stdin(Stdio::null()).env_remove("COFFER_LOG");
+    // This machine's state records go beside the vault, never to the
+    // user's home (each test's vault has its own).
+    c.env("XDG_STATE_HOME", state_home(vault));
     c
+}
+
+/// Where `coffer_at` keeps the state records for `vault`.
+pub fn state_home(vault: &Path) -> PathBuf {
+    vault
+        .parent()
+        .map_or_else(|| PathBuf::from("/nonexistent"), |p| p.join("state"))
 }
 
 pub fn pattern(n: usize, seed: u8) -> Vec<u8> {

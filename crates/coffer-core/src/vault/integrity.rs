@@ -34,6 +34,18 @@ impl Vault {
                 });
             }
         }
+        if let Some(o) = self.older {
+            problems.push(Problem {
+                id: None,
+                name: None,
+                code: "rolled_back",
+                message: Error::RolledBack {
+                    now: o.now,
+                    seen: o.seen,
+                }
+                .to_string(),
+            });
+        }
         let mut digest = State::empty(0);
         let mut count = 0u64;
         let (mut checked, mut bytes) = (0u64, 0u64);
@@ -43,7 +55,7 @@ impl Vault {
                 continue;
             };
             count += 1;
-            digest.toggle(&r.entry_mac);
+            digest.toggle(&self.folder, &r.entry_mac);
             let name = self.sealer.open(&id.0, &r.meta).map(|m| m.name);
             let mut push = |code: &'static str, message: String, name: &Option<String>| {
                 problems.push(Problem {
@@ -188,22 +200,32 @@ impl Vault {
         let header = open::read_header(&root)?;
         let master = header.unlock(unlocker)?;
         let (blobs, tmp) = open::check_layout(&root)?;
-        for f in index::files(INDEX_FILE) {
-            root.check_file(&f, u64::MAX)?;
-        }
+        index::check_entries(&root, INDEX_FILE)?;
         open::remove_own_temp_files(&[&tmp, &root])?;
-        for f in index::files(REBUILD) {
+        for f in index::files(REBUILD)
+            .iter()
+            .chain([&index::journal(REBUILD)])
+        {
             // Left by an interrupted repair: ours by its name, a regular file.
-            if root.check_file(&f, u64::MAX)? {
-                root.remove_file(&f)
+            if root.check_file(f, u64::MAX)? {
+                root.remove_file(f)
                     .map_err(Error::io("removing an unfinished index"))?;
             }
         }
-        let mut conn = index::open(&root, REBUILD, true)?;
         let sealer = MetaSealer::new(&master.metadata_key());
         let k_manifest = master.manifest_key();
         let k_audit = master.audit_key();
+        let folder = index::Folder::new(&master.fold_key());
+        let old = read_old_index(&root, &k_manifest, &k_audit, &folder, &header.vault_id);
+        let record = crate::seen::record_dir();
+        let k_seen = master.seen_key();
+        let seen = record
+            .as_deref()
+            .and_then(|d| crate::seen::load(d, &header.vault_id, &k_seen));
+        let mut conn = index::open(&root, REBUILD, true)?;
         let mut report = RepairReport {
+            continued_log: old.as_ref().map(|o| o.seq),
+            not_listed_before: Vec::new(),
             recovered: Vec::new(),
             moved: Vec::new(),
             skipped: Vec::new(),
@@ -297,15 +319,34 @@ impl Vault {
         {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut st = State::empty(header.generation);
+            match &old {
+                // The new log continues the old one: its first entry chains
+                // to the old log's last, which the record names as the base.
+                Some(o) => {
+                    (st.audit_seq, st.audit_head) = (o.seq, o.head);
+                    (st.audit_base_seq, st.audit_base_head) = (o.seq, o.head);
+                }
+                // A new log starts after the newest entry this machine saw,
+                // so that a repair never makes the vault look older than it
+                // was here (nor newer than it is, elsewhere).
+                None => {
+                    let after = seen.map_or(0, |s| s.audit_seq);
+                    (st.audit_seq, st.audit_base_seq) = (after, after);
+                }
+            }
             for r in &rows {
                 index::insert_live(&tx, r)?;
-                st.toggle(&r.entry_mac);
+                st.toggle(&folder, &r.entry_mac);
                 st.doc_count += 1;
             }
             let detail = format!(
-                "recovered={};failed={}",
+                "recovered={};failed={};{}",
                 report.recovered.len(),
-                report.failed.len()
+                report.failed.len(),
+                match &old {
+                    Some(o) => format!("continues={}", o.seq),
+                    None => "new_log".to_owned(),
+                }
             );
             audit::append(&tx, &k_audit, &mut st, Event::Repair, &detail)?;
             index::put_state(&tx, &mut st, &k_manifest, &header.vault_id)?;
@@ -313,6 +354,7 @@ impl Vault {
         }
         // The new index must hold what it should before it replaces anything.
         let st = index::checked_state(&conn, &k_manifest, &header.vault_id)?;
+        index::check_manifest(&conn, &folder, &st)?;
         if st.doc_count != rows.len() as u64 || index::live_ids(&conn)?.len() != rows.len() {
             return Err(Error::IndexTampered("the rebuilt index is inconsistent"));
         }
@@ -320,6 +362,26 @@ impl Vault {
         drop(conn);
         crate::faults::point("repair:before-swap", dir);
         report.old_index = swap_in(&root, REBUILD)?;
+        // Documents the previous index did not list (a deleted document whose
+        // blob was kept, and brought back): shown, never silently restored.
+        if let Some(o) = &old {
+            report.not_listed_before = report
+                .recovered
+                .iter()
+                .filter(|d| !o.live.contains(&d.id.0))
+                .cloned()
+                .collect();
+            report.not_listed_before.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        // The repaired state becomes the newest this machine saw, unless it is
+        // older than that (a rolled-back folder repaired): then the next
+        // unlock says so and the user must accept it.
+        if let Some(d) = &record {
+            let now = crate::seen::Seen::of(&st, header.generation);
+            if seen.is_none_or(|p| crate::seen::older(&now, &p).is_none()) {
+                crate::seen::store(d, &header.vault_id, &k_seen, &now)?;
+            }
+        }
         let _ = lock.unlock();
         info!(
             recovered = report.recovered.len(),
@@ -329,6 +391,45 @@ impl Vault {
         report.recovered.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(report)
     }
+}
+
+/// What a readable old index says: where its (verified) audit log ends, and
+/// which documents it listed.
+struct OldIndex {
+    seq: u64,
+    head: [u8; 32],
+    live: std::collections::HashSet<[u8; 16]>,
+}
+
+/// Reads the index in place, if it opens, its integrity record and manifest
+/// check out and its audit chain verifies; `None` otherwise (then `repair`
+/// starts a new log and cannot tell which documents are new).
+fn read_old_index(
+    root: &Dir,
+    k_manifest: &Key32,
+    k_audit: &Key32,
+    folder: &index::Folder,
+    vault_id: &[u8; 16],
+) -> Option<OldIndex> {
+    if !index::check_entries(root, INDEX_FILE).ok()? {
+        return None;
+    }
+    let conn = Connection::open_with_flags(
+        index::sqlite_path(root, INDEX_FILE).ok()?,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
+    )
+    .ok()?;
+    let st = index::checked_state(&conn, k_manifest, vault_id).ok()?;
+    index::check_manifest(&conn, folder, &st).ok()?;
+    let entries = audit::entries(&conn).ok()?;
+    if !audit::verify(&entries, k_audit, Some(&st)).ok {
+        return None;
+    }
+    Some(OldIndex {
+        seq: st.audit_seq,
+        head: st.audit_head,
+        live: index::live_ids(&conn).ok()?.into_iter().collect(),
+    })
 }
 
 /// Where `repair` builds the new index.
@@ -345,7 +446,7 @@ fn swap_in(root: &Dir, rebuilt: &str) -> Result<Option<PathBuf>> {
     if had_index {
         // Fold the old index's log into it, so that it is whole once aside.
         if let Ok(c) = Connection::open_with_flags(
-            root.path().join(INDEX_FILE),
+            index::sqlite_path(root, INDEX_FILE)?,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
         ) {
             let _ = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));

@@ -184,6 +184,13 @@ pub struct ExportReport {
 pub struct RepairReport {
     /// Documents brought back.
     pub recovered: Vec<DocumentInfo>,
+    /// Where the old audit log ended, when the new log continues it (the old
+    /// index was readable and verified); `None` when a new log was started.
+    pub continued_log: Option<u64>,
+    /// Recovered documents that the old index did not list (a deleted
+    /// document whose blob was kept and has come back); empty when the old
+    /// index could not be read.
+    pub not_listed_before: Vec<DocumentInfo>,
     /// Blobs moved to their place: from, to.
     pub moved: Vec<(String, String)>,
     /// Entries left alone (a second copy, a file that is not a blob,
@@ -211,12 +218,19 @@ pub struct Vault {
     sealer: MetaSealer,
     k_manifest: Key32,
     k_audit: Key32,
+    folder: index::Folder,
     conn: Connection,
     /// Shared lock on `VAULT/lock` for as long as the vault is open.
     _lock: File,
-    /// Why the integrity record failed at unlock, if it did: reads work,
-    /// writes are refused until `repair`.
+    /// Why the integrity check failed at unlock, if it did: the index is not
+    /// a state the vault signed, so only `verify` and `repair` work.
     integrity: Option<&'static str>,
+    /// Set when the vault is older than this machine last saw it (a rollback
+    /// or a restored backup): reads work, writes are refused until the user
+    /// accepts it ([`Vault::accept_older`]).
+    older: Option<crate::seen::Older>,
+    /// This machine's folder of state records, if any.
+    record: Option<PathBuf>,
 }
 
 impl fmt::Debug for Vault {
@@ -253,18 +267,21 @@ impl Vault {
             sealer: MetaSealer::new(&master.metadata_key()),
             k_manifest: master.manifest_key(),
             k_audit: master.audit_key(),
+            folder: index::Folder::new(&master.fold_key()),
             master,
             header,
             conn,
             _lock: lock,
             integrity,
+            older: None,
+            record: crate::seen::record_dir(),
         }
     }
 
     /// Records a `lock` event and wipes every key (by dropping the vault).
     #[instrument(skip_all)]
     pub fn lock(self) -> Result<()> {
-        if self.integrity.is_none() {
+        if self.integrity.is_none() && self.older.is_none() {
             self.write(|tx, st, v| audit::append(tx, &v.k_audit, st, Event::Lock, ""))?;
         }
         info!("vault locked");
@@ -274,6 +291,79 @@ impl Vault {
     /// The folder of this vault.
     pub fn dir(&self) -> &Path {
         self.dirs.root.path()
+    }
+
+    /// Why the index's integrity check failed at unlock, if it did.
+    pub fn integrity_problem(&self) -> Option<&'static str> {
+        self.integrity
+    }
+
+    /// Whether the vault is older than this machine last saw it.
+    pub fn older(&self) -> Option<crate::seen::Older> {
+        self.older
+    }
+
+    /// Accepts a vault older than this machine last saw (a backup restored on
+    /// purpose): records an `accept_older` audit entry naming both entry
+    /// numbers, and from then on this state is the newest seen.
+    #[instrument(skip_all)]
+    pub fn accept_older(&mut self) -> Result<()> {
+        let Some(o) = self.older.take() else {
+            return Ok(());
+        };
+        let res = self.write(|tx, st, v| {
+            let d = format!("now={};seen={}", o.now, o.seen);
+            audit::append(tx, &v.k_audit, st, Event::AcceptOlder, &d)
+        });
+        if res.is_err() {
+            self.older = Some(o);
+        }
+        res
+    }
+
+    /// Refuses reads of an index whose integrity check failed: it is not a
+    /// state the vault signed.
+    pub(super) fn readable(&self) -> Result<()> {
+        match self.integrity {
+            Some(why) => Err(Error::IndexTampered(why)),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `f` in one immediate transaction with the checked integrity
+    /// record, then seals and stores the record, and notes the new state as
+    /// the newest this machine saw.
+    pub(super) fn write<T>(
+        &self,
+        f: impl FnOnce(&Connection, &mut State, &Vault) -> Result<T>,
+    ) -> Result<T> {
+        self.readable()?;
+        if let Some(o) = self.older {
+            return Err(Error::RolledBack {
+                now: o.now,
+                seen: o.seen,
+            });
+        }
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let mut st = index::checked_state(&tx, &self.k_manifest, &self.header.vault_id)?;
+        let out = f(&tx, &mut st, self)?;
+        index::put_state(&tx, &mut st, &self.k_manifest, &self.header.vault_id)?;
+        tx.commit()?;
+        self.note_seen(&st)?;
+        Ok(out)
+    }
+
+    /// Stores `st` as the newest state this machine saw.
+    pub(super) fn note_seen(&self, st: &State) -> Result<()> {
+        match &self.record {
+            Some(d) => crate::seen::store(
+                d,
+                &self.header.vault_id,
+                &self.master.seen_key(),
+                &crate::seen::Seen::of(st, self.header.generation),
+            ),
+            None => Ok(()),
+        }
     }
 
     /// Opens a document's blob: a regular file with one link at
@@ -286,28 +376,7 @@ impl Vault {
         }
     }
 
-    /// Why the index's integrity record failed at unlock, if it did.
-    pub fn integrity_problem(&self) -> Option<&'static str> {
-        self.integrity
-    }
-
-    /// Runs `f` in one immediate transaction with the checked integrity
-    /// record, then seals and stores the record.
-    pub(super) fn write<T>(
-        &self,
-        f: impl FnOnce(&Connection, &mut State, &Vault) -> Result<T>,
-    ) -> Result<T> {
-        if let Some(why) = self.integrity {
-            return Err(Error::IndexTampered(why));
-        }
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let mut st = index::checked_state(&tx, &self.k_manifest, &self.header.vault_id)?;
-        let out = f(&tx, &mut st, self)?;
-        index::put_state(&tx, &mut st, &self.k_manifest, &self.header.vault_id)?;
-        tx.commit()?;
-        Ok(out)
-    }
-
+    /// Test and benchmark support: the raw connection.
     #[doc(hidden)]
     pub fn connection(&self) -> &Connection {
         &self.conn

@@ -88,45 +88,6 @@ pub(super) fn check_layout(root: &Dir) -> Result<(Dir, Dir)> {
     Ok((blobs, tmp))
 }
 
-/// If no other process has the vault open, finishes what a crashed process
-/// left (temporary files, pending and deleting rows). Needs no key. The
-/// index is opened for this under the exclusive lock and closed again, so
-/// that the connection the vault keeps is opened under the shared lock.
-fn clean_if_alone(root: &Dir, blobs: &Dir, tmp: &Dir, lock: &File) -> Result<()> {
-    if lock.try_lock().is_err() {
-        return Ok(());
-    }
-    let res = index::open(root, INDEX_FILE, false)
-        .and_then(|conn| clean_unfinished(root, blobs, tmp, &conn));
-    lock.unlock()
-        .map_err(Error::io("releasing the vault lock"))?;
-    res
-}
-
-/// Removes Coffer's own temporary files (by name and type, in the real
-/// `tmp/` and in the vault folder itself) and the blobs of pending and
-/// deleting rows. Nothing else is ever removed.
-fn clean_unfinished(root: &Dir, blobs: &Dir, tmp: &Dir, conn: &Connection) -> Result<()> {
-    remove_own_temp_files(&[tmp, root])?;
-    let ids = index::unfinished(conn)?;
-    for id in &ids {
-        let h = crypto::hex(id);
-        if let Some(shard) = blobs.subdir(&h[..2])? {
-            // Only a regular file of ours is removed; anything else is refused.
-            if shard.check_file(&h, u64::MAX)? {
-                shard
-                    .remove_file(&h)
-                    .map_err(Error::io("removing an unfinished blob"))?;
-            }
-        }
-        index::delete_row(conn, id)?;
-    }
-    if !ids.is_empty() {
-        info!(count = ids.len(), "finished interrupted writes");
-    }
-    Ok(())
-}
-
 /// Removes the regular files named like Coffer's temporary files in `dirs`.
 pub(super) fn remove_own_temp_files(dirs: &[&Dir]) -> Result<()> {
     for dir in dirs {
@@ -140,10 +101,58 @@ pub(super) fn remove_own_temp_files(dirs: &[&Dir]) -> Result<()> {
     Ok(())
 }
 
+/// Failed unlocks kept at most (each is one small row).
+const MAX_FAILED_UNLOCKS: i64 = 10_000;
+/// Failed unlocks chained into the audit log one by one; more are summed up.
+const ITEMIZED_FAILED_UNLOCKS: usize = 100;
+
+/// Moves the failed-unlock reports into the audit log and empties their
+/// table. The rows were written without a key, so they are read
+/// defensively: a row that is not an integer time is counted as tampering
+/// and ignored, never a reason to fail the unlock; at most
+/// [`ITEMIZED_FAILED_UNLOCKS`] are listed one by one, the rest counted.
+fn chain_failed_unlocks(tx: &Connection, k_audit: &Key32, st: &mut State) -> Result<()> {
+    use rusqlite::types::ValueRef;
+    let (mut times, mut junk, mut more) = (Vec::new(), 0u64, 0u64);
+    {
+        let mut q = tx.prepare("SELECT at_ms FROM failed_unlocks")?;
+        let mut rows = q.query([])?;
+        while let Some(r) = rows.next()? {
+            match r.get_ref(0)? {
+                ValueRef::Integer(t) if times.len() < ITEMIZED_FAILED_UNLOCKS => times.push(t),
+                ValueRef::Integer(_) => more += 1,
+                _ => junk += 1,
+            }
+        }
+    }
+    times.sort_unstable();
+    for at in &times {
+        let d = format!(
+            "unauthenticated report; attempted at {}",
+            crate::time::rfc3339(*at)
+        );
+        audit::append(tx, k_audit, st, Event::FailedUnlock, &d)?;
+    }
+    if more > 0 {
+        let d = format!("unauthenticated report; {more} more attempts");
+        audit::append(tx, k_audit, st, Event::FailedUnlock, &d)?;
+    }
+    if junk > 0 {
+        warn!(
+            rows = junk,
+            "failed-unlock rows that are not records were ignored"
+        );
+        let d = format!("{junk} planted rows ignored (not failed-unlock records)");
+        audit::append(tx, k_audit, st, Event::FailedUnlock, &d)?;
+    }
+    tx.execute("DELETE FROM failed_unlocks", [])?;
+    Ok(())
+}
+
 /// Refuses any folder but a missing or empty one, or the skeleton an
-/// interrupted `init` leaves (no header, no blob, an index listing no
-/// document, lock files, Coffer's own temporary files); removes that
-/// skeleton's index so that the new vault starts clean.
+/// interrupted `init` leaves (no header, no blob; an index, lock files,
+/// Coffer's own temporary files, empty shards); removes that skeleton's index
+/// so that the new vault starts clean.
 fn check_empty(root: &Dir) -> Result<()> {
     if root
         .kind(HEADER_FILE)
@@ -156,7 +165,8 @@ fn check_empty(root: &Dir) -> Result<()> {
     if blobs > 0 {
         return Err(Error::HeaderMissing { blobs });
     }
-    let index_files = index::files(INDEX_FILE);
+    let mut index_files = index::files(INDEX_FILE).to_vec();
+    index_files.push(index::journal(INDEX_FILE));
     for (name, kind) in root.entries()? {
         let own_file = [LOCK, index::MIGRATE_LOCK, HEADER_LOCK].contains(&name.as_str())
             || index_files.contains(&name)
@@ -186,14 +196,12 @@ fn check_empty(root: &Dir) -> Result<()> {
             ));
         }
     }
-    if root.check_file(INDEX_FILE, u64::MAX)? {
-        if index::lists_documents(root, INDEX_FILE)? {
-            return Err(Error::VaultExists("its index lists documents"));
-        }
-        for f in index_files {
-            root.remove_file(&f)
-                .map_err(Error::io("removing an empty index"))?;
-        }
+    // No header and no blob: whatever an index here lists is sealed under
+    // keys that are gone with the header, and has no content. It is removed
+    // without being opened (SQLite would play back a planted journal).
+    for f in &index_files {
+        root.remove_file(f)
+            .map_err(Error::io("removing an index without a vault"))?;
     }
     Ok(())
 }
@@ -241,7 +249,7 @@ impl Vault {
         let header_bytes = header.seal(&master);
 
         let lock = root.open_lock(LOCK)?;
-        lock.lock().map_err(|_| Error::InUse)?;
+        crate::dir::lock_within(&lock, false, index::LOCK_WAIT)?;
         let mut conn = index::open(&root, INDEX_FILE, true)?;
         let k_manifest = master.manifest_key();
         let k_audit = master.audit_key();
@@ -282,19 +290,31 @@ impl Vault {
         // under the exclusive lock, so the connection below is to the index
         // that is in place.
         let lock = root.open_lock(LOCK)?;
-        clean_if_alone(&root, &blobs, &tmp, &lock)?;
-        crate::faults::point("open:before-shared-lock", dir);
-        lock.lock_shared()
-            .map_err(Error::io("taking the vault lock"))?;
+        // Alone (no other process has the vault open): the vault is held
+        // exclusively until what a crashed process left is finished, then
+        // shared. Otherwise shared from the start.
+        let alone = lock.try_lock().is_ok();
+        if alone {
+            remove_own_temp_files(&[&tmp, &root])?;
+        } else {
+            crate::faults::point("open:before-shared-lock", dir);
+            crate::dir::lock_within(&lock, true, index::LOCK_WAIT)?;
+        }
         let mut conn = index::open(&root, INDEX_FILE, false)?;
+        let index_id = root
+            .identity(INDEX_FILE)
+            .map_err(Error::io("reading the vault folder"))?;
         let master = match header.unlock(unlocker) {
             Ok(m) => m,
             Err(e) => {
                 if matches!(e, Error::WrongSecret) {
                     warn!("unlock failed");
+                    // Recorded without a key; bounded, so that a flood of
+                    // attempts (or of planted rows) cannot grow the table.
                     let _ = conn.execute(
-                        "INSERT INTO failed_unlocks (at_ms) VALUES (?1)",
-                        [crate::time::now_ms()],
+                        "INSERT INTO failed_unlocks (at_ms) SELECT ?1
+                         WHERE (SELECT count(*) FROM failed_unlocks) < ?2",
+                        [crate::time::now_ms(), MAX_FAILED_UNLOCKS],
                     );
                 }
                 return Err(e);
@@ -302,38 +322,59 @@ impl Vault {
         };
         let k_manifest = master.manifest_key();
         let k_audit = master.audit_key();
+        let folder = index::Folder::new(&master.fold_key());
         let vault_id = header.vault_id;
+        let record = crate::seen::record_dir();
+        let mut older = None;
         let integrity = {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            match index::checked_state(&tx, &k_manifest, &vault_id) {
+            let checked = index::checked_state(&tx, &k_manifest, &vault_id).and_then(|mut st| {
+                // The rows must be the set the record signed, before
+                // anything is shown or written.
+                index::upgrade_digest(&tx, &folder, &mut st)?;
+                index::check_manifest(&tx, &folder, &st)?;
+                Ok(st)
+            });
+            match checked {
                 Ok(mut st) => {
                     if header.generation < st.header_generation {
                         return Err(Error::HeaderTampered(
                             "it is older than the index (rolled back)",
                         ));
                     }
-                    st.header_generation = header.generation;
-                    let failed: Vec<i64> = tx
-                        .prepare("SELECT at_ms FROM failed_unlocks ORDER BY at_ms")?
-                        .query_map([], |r| r.get(0))?
-                        .collect::<rusqlite::Result<_>>()?;
-                    for at in &failed {
-                        let d = format!(
-                            "unauthenticated report; attempted at {}",
-                            crate::time::rfc3339(*at)
+                    let k_seen = master.seen_key();
+                    let seen = record
+                        .as_deref()
+                        .and_then(|d| crate::seen::load(d, &vault_id, &k_seen));
+                    let disk = crate::seen::Seen::of(&st, header.generation);
+                    older = seen.and_then(|s| crate::seen::older(&disk, &s));
+                    if let Some(o) = older {
+                        warn!(
+                            now = o.now,
+                            seen = o.seen,
+                            "the vault is older than this machine saw"
                         );
-                        audit::append(&tx, &k_audit, &mut st, Event::FailedUnlock, &d)?;
+                    } else {
+                        st.header_generation = header.generation;
+                        chain_failed_unlocks(&tx, &k_audit, &mut st)?;
+                        audit::append(&tx, &k_audit, &mut st, event, "")?;
+                        index::put_state(&tx, &mut st, &k_manifest, &vault_id)?;
+                        tx.commit()?;
+                        if let Some(d) = &record {
+                            crate::seen::store(
+                                d,
+                                &vault_id,
+                                &k_seen,
+                                &crate::seen::Seen::of(&st, header.generation),
+                            )?;
+                        }
                     }
-                    tx.execute("DELETE FROM failed_unlocks", [])?;
-                    audit::append(&tx, &k_audit, &mut st, event, "")?;
-                    index::put_state(&tx, &mut st, &k_manifest, &vault_id)?;
-                    tx.commit()?;
                     None
                 }
                 Err(Error::IndexTampered(why)) => {
                     warn!(
                         reason = why,
-                        "index integrity record fails; opening read-only"
+                        "index integrity check fails; only verify and repair are possible"
                     );
                     Some(why)
                 }
@@ -341,13 +382,36 @@ impl Vault {
             }
         };
         info!("vault unlocked");
-        Ok(Vault::assemble(
+        let mut v = Vault::assemble(
             Dirs { root, blobs, tmp },
             master,
             header,
             conn,
             lock,
             integrity,
-        ))
+        );
+        v.older = older;
+        if alone {
+            if v.integrity.is_none() && v.older.is_none() {
+                v.finish_interrupted()?;
+            }
+            v._lock
+                .unlock()
+                .map_err(Error::io("releasing the vault lock"))?;
+            crate::faults::point("open:before-shared-lock", dir);
+            crate::dir::lock_within(&v._lock, true, index::LOCK_WAIT)?;
+            // Between the two locks a `repair` may have swapped the index:
+            // then this connection is to the old one, and the open starts over.
+            let now = v
+                .dirs
+                .root
+                .identity(INDEX_FILE)
+                .map_err(Error::io("reading the vault folder"))?;
+            if now != index_id {
+                drop(v);
+                return Self::open_with(dir, unlocker, event);
+            }
+        }
+        Ok(v)
     }
 }

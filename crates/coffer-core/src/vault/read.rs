@@ -8,7 +8,8 @@ impl Vault {
     /// The decrypted catalog of every document (see [`Catalog`]).
     #[instrument(skip_all)]
     pub fn catalog(&self) -> Result<Catalog> {
-        let c = Catalog::load(&self.conn, &self.sealer)?;
+        self.readable()?;
+        let c = Catalog::load(&self.conn, &self.sealer, &self.k_manifest)?;
         debug!(count = c.len(), "catalog loaded");
         Ok(c)
     }
@@ -26,6 +27,7 @@ impl Vault {
     /// Finds the live document whose id is `s` or starts with `s` (at least 6
     /// hex digits).
     pub fn resolve(&self, s: &str) -> Result<DocumentId> {
+        self.readable()?;
         let s = s.trim().to_ascii_lowercase();
         if s.len() < 6 || s.len() > 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::BadId);
@@ -62,6 +64,7 @@ impl Vault {
         conn: &Connection,
         id: &DocumentId,
     ) -> Result<(DocRow, Metadata)> {
+        self.readable()?;
         let r = index::live_row(conn, &id.0)?.ok_or_else(|| Error::NotFound(id.to_string()))?;
         if !crypto::ct_eq(&r.compute_mac(&self.k_manifest), &r.entry_mac) {
             return Err(Error::Corrupt {
@@ -165,11 +168,16 @@ impl Vault {
         Ok(DocumentInfo::from_meta(&id.0, r.size, m))
     }
 
-    /// Refuses an export before any byte is written when the index is
-    /// read-only (its integrity record failed): an export must be audited.
+    /// Refuses an export before any byte is written when the index cannot
+    /// record it (its integrity check failed, or the vault is older than this
+    /// machine saw): an export must be audited.
     fn writable(&self) -> Result<()> {
-        match self.integrity {
-            Some(why) => Err(Error::IndexTampered(why)),
+        self.readable()?;
+        match self.older {
+            Some(o) => Err(Error::RolledBack {
+                now: o.now,
+                seen: o.seen,
+            }),
             None => Ok(()),
         }
     }

@@ -138,11 +138,19 @@ fn removing_a_document_keeps_the_manifest_consistent() {
 fn interrupted_writes_are_finished_at_the_next_open() {
     let (t, v, _) = new_vault();
     let keep = add(&v, "keep.txt", b"keep");
-    // Simulate a crash after the blob was renamed into place but before commit.
-    let ghost = DocumentId::random();
-    index::insert_pending(&v.conn, &ghost.0).unwrap();
-    fs::create_dir_all(v.blob_path(&ghost).parent().unwrap()).unwrap();
-    fs::write(v.blob_path(&ghost), b"partial").unwrap();
+    // A crash after the blob was linked into place, before the commit: the
+    // blob is complete (it is linked only then), so it is adopted.
+    let staged = v
+        .stage(
+            "late.txt".into(),
+            vec![],
+            &mut &b"late"[..],
+            &mut |_| {},
+            |_| Ok(()),
+        )
+        .unwrap();
+    let late = staged.info.id;
+    drop(staged);
     fs::write(
         t.path().join("v/tmp").join(crate::dir::temp_name()),
         b"partial",
@@ -150,21 +158,22 @@ fn interrupted_writes_are_finished_at_the_next_open() {
     .unwrap();
     // Not a name of ours: left alone.
     fs::write(t.path().join("v/tmp/.coffer-x.tmp"), b"foreign").unwrap();
-    // And a crash in the middle of a removal.
+    // A crash in the middle of a removal (the row deleting, the audit entry
+    // written, the blob still there): the blob goes.
     let gone = add(&v, "gone.txt", b"gone");
     let r = index::live_row(&v.conn, &gone.0).unwrap().unwrap();
-    v.write(|tx, st, _| {
+    v.write(|tx, st, v| {
         index::set_state(tx, &gone.0, index::DELETING)?;
-        st.toggle(&r.entry_mac);
+        st.toggle(&v.folder, &r.entry_mac);
         st.doc_count -= 1;
-        Ok(())
+        audit::append(tx, &v.k_audit, st, Event::Delete, &format!("id={gone}"))
     })
     .unwrap();
-    let ghost_path = v.blob_path(&ghost);
     let gone_path = v.blob_path(&gone);
     drop(v);
     let v = Vault::unlock(&t.path().join("v"), &pw()).unwrap();
-    assert!(!ghost_path.exists() && !gone_path.exists());
+    assert!(!gone_path.exists());
+    assert_eq!(read(&v, &late).unwrap(), b"late");
     assert_eq!(fs::read_dir(t.path().join("v/tmp")).unwrap().count(), 1);
     assert_eq!(
         fs::read(t.path().join("v/tmp/.coffer-x.tmp")).unwrap(),
@@ -173,6 +182,71 @@ fn interrupted_writes_are_finished_at_the_next_open() {
     assert_eq!(read(&v, &keep).unwrap(), b"keep");
     let rep = v.verify(&mut |_| {}).unwrap();
     assert!(rep.ok, "{:?}", rep.problems);
+}
+
+/// Rows nobody can authenticate (the state column has no MAC) never make
+/// Coffer delete a blob: a pending row over a blob that does not decrypt, a
+/// deleting row with no `delete` entry in the audit log, or an old copy of
+/// the index in which a reported document was still pending.
+#[test]
+fn planted_or_old_unfinished_rows_never_delete_a_blob() {
+    let (t, v, _) = new_vault();
+    let dir = t.path().join("v");
+    // An old copy of the index taken while "kept.txt" was pending.
+    let staged = v
+        .stage(
+            "kept.txt".into(),
+            vec![],
+            &mut &b"reported"[..],
+            &mut |_| {},
+            |_| Ok(()),
+        )
+        .unwrap();
+    v.conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    let old_copy = fs::read(dir.join(INDEX_FILE)).unwrap();
+    let mut done = Vec::new();
+    v.commit_staged(vec![staged], &mut done, &mut |_| {})
+        .unwrap();
+    let kept = done[0].id;
+    // A live document whose row the attacker marks deleting, and a blob
+    // planted under a pending row.
+    let victim = add(&v, "victim.txt", b"victim");
+    let ghost = DocumentId::random();
+    index::insert_pending(&v.conn, &ghost.0).unwrap();
+    fs::create_dir_all(v.blob_path(&ghost).parent().unwrap()).unwrap();
+    fs::write(v.blob_path(&ghost), b"not a blob").unwrap();
+    v.conn
+        .execute(
+            "UPDATE documents SET state = 2 WHERE id = ?1",
+            [&victim.0[..]],
+        )
+        .unwrap();
+    let (kept_blob, victim_blob, ghost_blob) = (
+        v.blob_path(&kept),
+        v.blob_path(&victim),
+        v.blob_path(&ghost),
+    );
+    drop(v);
+    // With a wrong passphrase nothing at all is removed.
+    let wrong = Vault::unlock(&dir, &Passphrase::new("not the passphrase".into()));
+    assert!(matches!(wrong, Err(Error::WrongSecret)));
+    // The planted deleting row fails the manifest (the live set changed):
+    // nothing is finished, nothing removed.
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(v.integrity_problem().is_some());
+    drop(v);
+    assert!(victim_blob.exists() && ghost_blob.exists() && kept_blob.exists());
+    // Put the old copy back (no WAL): "kept.txt" is pending there.
+    fs::write(dir.join(INDEX_FILE), &old_copy).unwrap();
+    for f in ["index.sqlite-wal", "index.sqlite-shm"] {
+        let _ = fs::remove_file(dir.join(f));
+    }
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(kept_blob.exists() && victim_blob.exists() && ghost_blob.exists());
+    // The reported document is back (adopted), nothing was lost.
+    assert_eq!(read(&v, &kept).unwrap(), b"reported");
 }
 
 #[test]

@@ -153,7 +153,7 @@ impl Vault {
             return Err(Error::IndexTampered(why));
         }
         let hl = self.dirs.root.open_lock(HEADER_LOCK)?;
-        hl.lock().map_err(Error::io("taking the header lock"))?;
+        crate::dir::lock_within(&hl, false, index::LOCK_WAIT)?;
         // Re-read: another process may have rewritten it since we unlocked.
         let mut header = open::read_header(&self.dirs.root)?;
         if header.vault_id != self.header.vault_id {
@@ -390,7 +390,7 @@ impl Vault {
         self.write(|tx, st, v| {
             for s in &batch {
                 index::make_live(tx, &s.row)?;
-                st.toggle(&s.row.entry_mac);
+                st.toggle(&v.folder, &s.row.entry_mac);
                 st.doc_count += 1;
                 audit::append(
                     tx,
@@ -408,6 +408,101 @@ impl Vault {
             done.push(s.info);
         }
         Ok(())
+    }
+
+    /// Finishes what a process that died left, with the key and the vault
+    /// held exclusively, after the integrity check passed:
+    ///
+    /// - a row left pending whose blob is in place: the blob was linked only
+    ///   once complete and flushed, so it is adopted (made live, audited as
+    ///   an `add` after an interruption) if it decrypts, never deleted; an
+    ///   old copy of the index that shows a reported document as pending
+    ///   cannot make Coffer delete it;
+    /// - a row left deleting: its blob is removed only if the audit log holds
+    ///   the `delete` entry for it (with a valid MAC), so a planted row cannot
+    ///   remove a blob; otherwise the blob stays, and `verify` reports it.
+    ///
+    /// The rows themselves are removed (a pending row without a blob is an
+    /// add that never finished).
+    pub(super) fn finish_interrupted(&self) -> Result<()> {
+        let rows = index::unfinished_rows(&self.conn)?;
+        for (id, state) in &rows {
+            let h = crypto::hex(id);
+            let shard = self.dirs.blobs.subdir(&h[..2])?;
+            let present = match &shard {
+                Some(s) => s.check_file(&h, u64::MAX)?,
+                None => false,
+            };
+            if *state == index::PENDING && present {
+                if self.adopt(id).is_ok() {
+                    continue;
+                }
+                warn!("a blob left by an interrupted add does not decrypt; left for verify");
+            }
+            if *state == index::DELETING && present && self.deletion_recorded(id)? {
+                let shard = shard.expect("present implies the shard");
+                shard
+                    .remove_file(&h)
+                    .map_err(Error::io("removing a blob"))?;
+                shard.sync().map_err(Error::io("flushing a blob folder"))?;
+            }
+            index::delete_row(&self.conn, id)?;
+        }
+        if !rows.is_empty() {
+            info!(count = rows.len(), "finished interrupted writes");
+        }
+        Ok(())
+    }
+
+    /// Makes a pending row live from its complete blob.
+    fn adopt(&self, id: &[u8; 16]) -> Result<()> {
+        let f = self
+            .open_blob(id)?
+            .ok_or(Error::Invalid("the blob disappeared".into()))?;
+        let len = f.metadata().map_err(Error::io("reading a blob"))?.len();
+        let o = blob::decrypt(&self.master, id, None, f, &mut io::sink(), &mut |_| {})?;
+        let mut row = DocRow {
+            id: *id,
+            size: o.size,
+            blob_len: len,
+            header_hash: o.header.hash(),
+            meta: self.sealer.seal(id, &o.meta),
+            entry_mac: [0; 32],
+        };
+        row.entry_mac = row.compute_mac(&self.k_manifest);
+        self.write(|tx, st, v| {
+            index::make_live(tx, &row)?;
+            st.toggle(&v.folder, &row.entry_mac);
+            st.doc_count += 1;
+            let d = format!(
+                "id={};size={};after an interrupted add",
+                crypto::hex(id),
+                row.size
+            );
+            audit::append(tx, &v.k_audit, st, Event::Add, &d)
+        })
+    }
+
+    /// Whether the audit log holds an authentic `delete` entry for `id`.
+    fn deletion_recorded(&self, id: &[u8; 16]) -> Result<bool> {
+        let detail = format!("id={}", crypto::hex(id));
+        let st = index::state(&self.conn)?;
+        let base = st.map_or((0, [0u8; 32]), |s| (s.audit_base_seq, s.audit_base_head));
+        for e in audit::entries_with(&self.conn, Event::Delete, &detail)? {
+            let prev = if e.seq == base.0 + 1 {
+                Some(base.1)
+            } else {
+                audit::mac_of(&self.conn, e.seq - 1)?
+            };
+            if let Some(prev) = prev {
+                let want =
+                    audit::entry_mac(&self.k_audit, &prev, e.seq, e.at_ms, &e.event, &e.detail);
+                if crypto::ct_eq(&want, &e.mac) {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
     }
 
     /// Renames a document and/or replaces its tags. Only the index changes:
@@ -442,8 +537,8 @@ impl Vault {
             };
             row.entry_mac = row.compute_mac(&v.k_manifest);
             index::replace_meta(tx, &row, &old.entry_mac)?;
-            st.toggle(&old.entry_mac);
-            st.toggle(&row.entry_mac);
+            st.toggle(&v.folder, &old.entry_mac);
+            st.toggle(&v.folder, &row.entry_mac);
             audit::append(tx, &v.k_audit, st, Event::Edit, &format!("id={id}"))?;
             Ok(DocumentInfo::from_meta(&id.0, row.size, m))
         })?;
@@ -466,7 +561,7 @@ impl Vault {
             // removals, the second finds no live row.
             let (r, _) = v.checked_row_in(tx, id)?;
             index::set_state(tx, &id.0, index::DELETING)?;
-            st.toggle(&r.entry_mac);
+            st.toggle(&v.folder, &r.entry_mac);
             st.doc_count = st.doc_count.saturating_sub(1);
             audit::append(tx, &v.k_audit, st, Event::Delete, &format!("id={id}"))
         })?;

@@ -1,0 +1,187 @@
+//! This machine's record of the newest state it saw of each vault, kept
+//! outside the vault folder, so that a vault folder (or only its index) put
+//! back from an older copy is noticed on a machine that saw the newer one.
+//!
+//! ```text
+//! record = "CofSeen1" || vault_id || u64be(header_generation) || u64be(audit_seq)
+//!          || audit_head || HMAC[K_seen]("coffer/v2/seen" || everything before)
+//! ```
+//! One file per vault, named by the vault id in hex, in
+//! [`crate::paths::seen_dir`]. It is rewritten after every committed write. A
+//! record that is missing, unreadable, of another vault or failing its MAC
+//! counts as none (first use on this machine): an attacker who can delete it
+//! can only make this machine forget, never accept an older state as newer.
+
+use crate::crypto;
+use crate::fsutil;
+use crate::index::State;
+use crate::secret::Key32;
+use crate::Result;
+use std::path::{Path, PathBuf};
+
+const MAGIC: &[u8; 8] = b"CofSeen1";
+const LEN: usize = 8 + 16 + 8 + 8 + 32 + 32;
+
+/// The newest state this machine saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen {
+    /// The header's generation.
+    pub header_generation: u64,
+    /// The newest audit entry's sequence number.
+    pub audit_seq: u64,
+    /// Its MAC.
+    pub audit_head: [u8; 32],
+}
+
+impl Seen {
+    /// What `st` (with the header generation `header_generation`) shows.
+    pub fn of(st: &State, header_generation: u64) -> Seen {
+        Seen {
+            header_generation,
+            audit_seq: st.audit_seq,
+            audit_head: st.audit_head,
+        }
+    }
+}
+
+/// How the vault on disk compares with what this machine saw last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Older {
+    /// The newest audit entry of the vault on disk.
+    pub now: u64,
+    /// The newest audit entry this machine saw.
+    pub seen: u64,
+}
+
+/// `Some` when the vault on disk is older than `seen`, or has another history
+/// (the same entry number with another MAC, or an older header).
+pub fn older(disk: &Seen, seen: &Seen) -> Option<Older> {
+    let o = Older {
+        now: disk.audit_seq,
+        seen: seen.audit_seq,
+    };
+    let forked =
+        disk.audit_seq == seen.audit_seq && !crypto::ct_eq(&disk.audit_head, &seen.audit_head);
+    (disk.audit_seq < seen.audit_seq || forked || disk.header_generation < seen.header_generation)
+        .then_some(o)
+}
+
+fn file(dir: &Path, vault_id: &[u8; 16]) -> PathBuf {
+    dir.join(crypto::hex(vault_id))
+}
+
+fn body(vault_id: &[u8; 16], s: &Seen) -> Vec<u8> {
+    let mut b = Vec::with_capacity(LEN);
+    b.extend_from_slice(MAGIC);
+    b.extend_from_slice(vault_id);
+    b.extend_from_slice(&s.header_generation.to_be_bytes());
+    b.extend_from_slice(&s.audit_seq.to_be_bytes());
+    b.extend_from_slice(&s.audit_head);
+    b
+}
+
+fn mac(k: &Key32, body: &[u8]) -> [u8; 32] {
+    crypto::hmac(k, &[b"coffer/v2/seen", body])
+}
+
+/// Reads the record of `vault_id` in `dir`; `None` if there is none that
+/// verifies.
+pub fn load(dir: &Path, vault_id: &[u8; 16], k: &Key32) -> Option<Seen> {
+    let bytes = fsutil::read_regular(&file(dir, vault_id), LEN as u64)
+        .ok()
+        .flatten()?;
+    if bytes.len() != LEN || &bytes[..8] != MAGIC || bytes[8..24] != vault_id[..] {
+        return None;
+    }
+    let (b, m) = bytes.split_at(LEN - 32);
+    if !crypto::ct_eq(&mac(k, b), m) {
+        return None;
+    }
+    let u64_at = |i: usize| u64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    Some(Seen {
+        header_generation: u64_at(24),
+        audit_seq: u64_at(32),
+        audit_head: b[40..72].try_into().expect("32 bytes"),
+    })
+}
+
+/// Writes the record (the folder is created, owner-only, if missing).
+pub fn store(dir: &Path, vault_id: &[u8; 16], k: &Key32, s: &Seen) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(crate::Error::io("creating the folder of the state record"))?;
+    let mut bytes = body(vault_id, s);
+    let m = mac(k, &bytes);
+    bytes.extend_from_slice(&m);
+    fsutil::write_atomic(&file(dir, vault_id), &bytes)
+        .map_err(crate::Error::io("writing the state record"))
+}
+
+/// The folder records are kept in: [`crate::paths::seen_dir`], or in the
+/// core's own unit tests the folder a test set for its thread (none by
+/// default, so tests never write to the user's home).
+pub fn record_dir() -> Option<PathBuf> {
+    #[cfg(test)]
+    {
+        TEST_DIR.with(|d| d.borrow().clone())
+    }
+    #[cfg(not(test))]
+    {
+        crate::paths::seen_dir()
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The record folder of this test thread.
+    pub(crate) static TEST_DIR: std::cell::RefCell<Option<PathBuf>> = const { std::cell::RefCell::new(None) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_round_trips_and_refuses_edits() {
+        let t = tempfile::tempdir().unwrap();
+        let k = Key32::from_bytes([5; 32]);
+        let id = [1u8; 16];
+        let s = Seen {
+            header_generation: 3,
+            audit_seq: 42,
+            audit_head: [9; 32],
+        };
+        assert_eq!(load(t.path(), &id, &k), None);
+        store(t.path(), &id, &k, &s).unwrap();
+        assert_eq!(load(t.path(), &id, &k), Some(s));
+        assert_eq!(load(t.path(), &id, &Key32::from_bytes([6; 32])), None);
+        assert_eq!(load(t.path(), &[2; 16], &k), None);
+        let p = file(t.path(), &id);
+        let mut b = std::fs::read(&p).unwrap();
+        b[35] ^= 1;
+        std::fs::write(&p, &b).unwrap();
+        assert_eq!(load(t.path(), &id, &k), None);
+    }
+
+    #[test]
+    fn older_fewer_entries_another_history_or_an_older_header() {
+        let s = Seen {
+            header_generation: 2,
+            audit_seq: 10,
+            audit_head: [1; 32],
+        };
+        let at = |g, n, h| Seen {
+            header_generation: g,
+            audit_seq: n,
+            audit_head: [h; 32],
+        };
+        assert_eq!(older(&at(2, 10, 1), &s), None);
+        assert_eq!(older(&at(2, 11, 7), &s), None);
+        assert_eq!(older(&at(2, 9, 1), &s), Some(Older { now: 9, seen: 10 }));
+        assert!(older(&at(2, 10, 2), &s).is_some());
+        assert!(older(&at(1, 12, 2), &s).is_some());
+    }
+}
