@@ -161,6 +161,7 @@ const CHECKED_AT_OPEN: &[&str] = &[
     "index.sqlite",
     "index.sqlite-wal",
     "index.sqlite-shm",
+    "index.sqlite-journal",
     "lock",
     "migrate.lock",
     "header.lock",
@@ -246,6 +247,7 @@ fn header_and_index_files_replaced() {
         "index.sqlite",
         "index.sqlite-wal",
         "index.sqlite-shm",
+        "index.sqlite-journal",
     ]);
 }
 
@@ -494,4 +496,148 @@ fn add_refuses_endless_and_blocking_inputs() {
     let (ok, _) = e.verify_json();
     assert!(ok);
     assert!(no_temp_files_in(&e.vault.join("tmp")));
+}
+
+/// SQLite plays back a "hot" rollback journal beside a database and then
+/// deletes the super-journal the journal names, which can be any path. A
+/// planted journal must be refused before SQLite sees it.
+#[test]
+fn a_planted_hot_journal_deletes_nothing_outside() {
+    let e = Env::new();
+    e.add_bytes("doc.txt", b"x");
+    let precious = e.path("precious.txt");
+    fs::write(&precious, b"the user's file").unwrap();
+    let db = fs::read(e.vault.join("index.sqlite")).unwrap();
+    let page = match u16::from_be_bytes([db[16], db[17]]) {
+        1 => 65536u32,
+        n => u32::from(n),
+    };
+    let magic = [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7];
+    let mut j = magic.to_vec();
+    for v in [0, 0, db.len() as u32 / page, 512, page] {
+        j.extend_from_slice(&v.to_be_bytes());
+    }
+    j.resize(512, 0);
+    let victim = precious.to_str().unwrap().as_bytes();
+    let sum = victim
+        .iter()
+        .fold(0u32, |a, &b| a.wrapping_add(b as i8 as i32 as u32));
+    j.extend_from_slice(&(0x4000_0000 / page + 1).to_be_bytes());
+    j.extend_from_slice(victim);
+    j.extend_from_slice(&(victim.len() as u32).to_be_bytes());
+    j.extend_from_slice(&sum.to_be_bytes());
+    j.extend_from_slice(&magic);
+    fs::write(e.vault.join("index.sqlite-journal"), &j).unwrap();
+    let wrong = e.path("wrong");
+    fs::write(&wrong, "not the passphrase\n").unwrap();
+    for pass in [&wrong, &e.pass_file] {
+        for cmd in [&["ls"][..], &["repair"][..], &["verify"][..]] {
+            let o = e.run_with(pass, cmd);
+            assert!(!o.status.success());
+            assert!(
+                precious.exists(),
+                "coffer {cmd:?} deleted a file outside the vault"
+            );
+        }
+    }
+    let err = e.fails(&["ls"]);
+    assert!(err.contains("index.sqlite-journal exists"), "{err}");
+}
+
+/// The vault's own path may go through links (the user's choice): only
+/// entries below it are refused.
+#[test]
+fn a_vault_reached_through_a_symlinked_path_works() {
+    let e = Env::new();
+    let id = e.add_bytes("doc.txt", b"through a link");
+    let link = e.path("vault-link");
+    symlink(&e.vault, &link).unwrap();
+    let o = coffer_at(&link, &e.pass_file)
+        .args(["ls"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&id));
+    // init through a linked parent folder.
+    let real = e.path("real-parent");
+    fs::create_dir(&real).unwrap();
+    let parent = e.path("linked-parent");
+    symlink(&real, &parent).unwrap();
+    let v2 = parent.join("v2");
+    let o = coffer_at(&v2, &e.pass_file)
+        .args(["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = coffer_at(&v2, &e.pass_file)
+        .args(["verify"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// A lock file that someone holds forever (a process of another user in a
+/// shared folder) makes Coffer say the vault is in use, never hang.
+#[test]
+fn a_lock_held_forever_is_reported_not_waited_for() {
+    let e = Env::new();
+    let holder = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import fcntl,sys,time; f=open(sys.argv[1],'a'); fcntl.flock(f, fcntl.LOCK_EX); \
+             print('held', flush=True); time.sleep(120)",
+        )
+        .arg(e.vault.join("lock"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut holder = scopeguard(holder);
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.0.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "held");
+    let o = run_bounded(e.cmd(&["ls"]), "ls while another process holds the lock");
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("in use by another process"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = holder.0.kill();
+}
+
+/// Kills the child when dropped.
+struct Guard(std::process::Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+fn scopeguard(c: std::process::Child) -> Guard {
+    Guard(c)
+}
+
+/// A sparse file far larger than the free space is refused before a byte
+/// is encrypted.
+#[test]
+fn a_file_larger_than_the_free_space_is_refused_at_once() {
+    let e = Env::new();
+    let p = e.path("sparse.bin");
+    let fs_info = rustix::fs::statvfs(e.vault.as_path()).unwrap();
+    let free = fs_info.f_bavail * fs_info.f_frsize;
+    fs::File::create(&p)
+        .unwrap()
+        .set_len(free + (1 << 30))
+        .unwrap();
+    let o = run_bounded(
+        e.cmd(&["add", p.to_str().unwrap()]),
+        "add of a sparse file larger than the free space",
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("disk is full"));
+    assert_eq!(e.ok(&["ls"]), "");
 }

@@ -411,8 +411,9 @@ fn sqlite_holds(path: &std::path::Path, id: Option<(u64, u64)>) -> bool {
 }
 
 /// How long Coffer waits for a lock another process holds before it says
-/// the vault is in use (never forever).
-pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// the vault is in use (never forever). Locks are held for moments, except
+/// by `repair` and `init`.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The lock file held while migrations run.
 pub const MIGRATE_LOCK: &str = "migrate.lock";

@@ -224,7 +224,7 @@ impl Vault {
             .and_then(|d| crate::seen::load(d, &header.vault_id, &k_seen));
         let mut conn = index::open(&root, REBUILD, true)?;
         let mut report = RepairReport {
-            continued_log: old.as_ref().map(|o| o.seq),
+            continued_log: old.as_ref().and_then(|o| o.end).map(|(n, _)| n),
             not_listed_before: Vec::new(),
             recovered: Vec::new(),
             moved: Vec::new(),
@@ -319,12 +319,12 @@ impl Vault {
         {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut st = State::empty(header.generation);
-            match &old {
+            match old.as_ref().and_then(|o| o.end) {
                 // The new log continues the old one: its first entry chains
                 // to the old log's last, which the record names as the base.
-                Some(o) => {
-                    (st.audit_seq, st.audit_head) = (o.seq, o.head);
-                    (st.audit_base_seq, st.audit_base_head) = (o.seq, o.head);
+                Some((seq, head)) => {
+                    (st.audit_seq, st.audit_head) = (seq, head);
+                    (st.audit_base_seq, st.audit_base_head) = (seq, head);
                 }
                 // A new log starts after the newest entry this machine saw,
                 // so that a repair never makes the vault look older than it
@@ -343,8 +343,8 @@ impl Vault {
                 "recovered={};failed={};{}",
                 report.recovered.len(),
                 report.failed.len(),
-                match &old {
-                    Some(o) => format!("continues={}", o.seq),
+                match old.as_ref().and_then(|o| o.end) {
+                    Some((n, _)) => format!("continues={n}"),
                     None => "new_log".to_owned(),
                 }
             );
@@ -368,7 +368,10 @@ impl Vault {
             report.not_listed_before = report
                 .recovered
                 .iter()
-                .filter(|d| !o.live.contains(&d.id.0))
+                .filter(|d| {
+                    o.deleted.contains(&d.id.0)
+                        || o.live.as_ref().is_some_and(|l| !l.contains(&d.id.0))
+                })
                 .cloned()
                 .collect();
             report.not_listed_before.sort_by(|a, b| a.name.cmp(&b.name));
@@ -393,17 +396,20 @@ impl Vault {
     }
 }
 
-/// What a readable old index says: where its (verified) audit log ends, and
-/// which documents it listed.
+/// What the old index, read as far as it can be trusted, says.
 struct OldIndex {
-    seq: u64,
-    head: [u8; 32],
-    live: std::collections::HashSet<[u8; 16]>,
+    /// Where its audit log ends, when the whole chain verifies (from the
+    /// base its integrity record names, or from the start when the record
+    /// itself is broken): the new log continues from there.
+    end: Option<(u64, [u8; 32])>,
+    /// The documents it listed, when its record and manifest check out.
+    live: Option<std::collections::HashSet<[u8; 16]>>,
+    /// Documents whose deletion an authentic entry of its log records (an
+    /// entry whose MAC verifies is authentic even when the record is broken).
+    deleted: std::collections::HashSet<[u8; 16]>,
 }
 
-/// Reads the index in place, if it opens, its integrity record and manifest
-/// check out and its audit chain verifies; `None` otherwise (then `repair`
-/// starts a new log and cannot tell which documents are new).
+/// Reads the index in place, if it is one: `None` if it cannot be opened.
 fn read_old_index(
     root: &Dir,
     k_manifest: &Key32,
@@ -419,16 +425,44 @@ fn read_old_index(
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
     )
     .ok()?;
-    let st = index::checked_state(&conn, k_manifest, vault_id).ok()?;
-    index::check_manifest(&conn, folder, &st).ok()?;
-    let entries = audit::entries(&conn).ok()?;
-    if !audit::verify(&entries, k_audit, Some(&st)).ok {
-        return None;
+    let st = index::checked_state(&conn, k_manifest, vault_id).ok();
+    let live = st
+        .as_ref()
+        .filter(|s| index::check_manifest(&conn, folder, s).is_ok())
+        .and_then(|_| index::live_ids(&conn).ok())
+        .map(|v| v.into_iter().collect());
+    let entries = audit::entries(&conn).unwrap_or_default();
+    let (mut seq, mut prev) = st
+        .as_ref()
+        .map_or((0, [0u8; 32]), |s| (s.audit_base_seq, s.audit_base_head));
+    let mut deleted = std::collections::HashSet::new();
+    let mut whole = true;
+    for e in &entries {
+        let mac = audit::entry_mac(k_audit, &prev, e.seq, e.at_ms, &e.event, &e.detail);
+        if e.seq != seq + 1 || !crypto::ct_eq(&mac, &e.mac) {
+            whole = false;
+            break;
+        }
+        if e.event == Event::Delete.as_str() {
+            if let Some(id) = e
+                .detail
+                .strip_prefix("id=")
+                .and_then(crypto::unhex)
+                .and_then(|v| <[u8; 16]>::try_from(v).ok())
+            {
+                deleted.insert(id);
+            }
+        }
+        (seq, prev) = (e.seq, mac);
     }
+    // With a valid record the log must also end where it says.
+    let ends_right = st
+        .as_ref()
+        .is_none_or(|s| s.audit_seq == seq && crypto::ct_eq(&s.audit_head, &prev));
     Some(OldIndex {
-        seq: st.audit_seq,
-        head: st.audit_head,
-        live: index::live_ids(&conn).ok()?.into_iter().collect(),
+        end: (whole && ends_right && seq > 0).then_some((seq, prev)),
+        live,
+        deleted,
     })
 }
 

@@ -187,9 +187,9 @@ pub struct RepairReport {
     /// Where the old audit log ended, when the new log continues it (the old
     /// index was readable and verified); `None` when a new log was started.
     pub continued_log: Option<u64>,
-    /// Recovered documents that the old index did not list (a deleted
-    /// document whose blob was kept and has come back); empty when the old
-    /// index could not be read.
+    /// Recovered documents that the old index did not list, or whose
+    /// deletion its audit log records (a deleted document whose blob was
+    /// kept and has come back); empty when the old index could not be read.
     pub not_listed_before: Vec<DocumentInfo>,
     /// Blobs moved to their place: from, to.
     pub moved: Vec<(String, String)>,

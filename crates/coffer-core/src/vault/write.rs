@@ -43,6 +43,20 @@ impl Input {
         })
     }
 
+    /// Refuses a file larger than the free space of the vault's file
+    /// system (a sparse file of a terabyte would otherwise be encrypted
+    /// until the disk is full).
+    fn check_fits(&self, tmp: &Dir) -> Result<()> {
+        #[allow(clippy::unnecessary_cast)]
+        if let Ok(fs) = rustix::fs::fstatvfs(tmp.fd()) {
+            let free = (fs.f_bavail as u64).saturating_mul(fs.f_frsize as u64);
+            if self.len > free {
+                return Err(Error::DiskFull("adding a file larger than the free space"));
+            }
+        }
+        Ok(())
+    }
+
     fn reader(self) -> Exact {
         Exact {
             left: self.len,
@@ -95,10 +109,12 @@ impl Exact {
         let after = rustix::fs::fstat(&self.input.file)
             .map_err(|e| Error::io("reading a file to add")(e.into()))?;
         let b = &self.input.before;
+        // The change time cannot be set back by a user (unlike mtime).
         if self.changed
             || longer
             || after.st_size != b.st_size
             || (after.st_mtime, after.st_mtime_nsec) != (b.st_mtime, b.st_mtime_nsec)
+            || (after.st_ctime, after.st_ctime_nsec) != (b.st_ctime, b.st_ctime_nsec)
         {
             return Err(Self::changed());
         }
@@ -249,6 +265,7 @@ impl Vault {
         let mut batch_bytes = 0u64;
         for (p, name) in paths.iter().zip(names) {
             let staged = Input::open(p).and_then(|input| {
+                input.check_fits(&self.dirs.tmp)?;
                 let mut reader = input.reader();
                 let res = self.stage(
                     name,

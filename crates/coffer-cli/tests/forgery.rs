@@ -1,0 +1,379 @@
+//! Collection integrity against an attacker who keeps old copies, worked the
+//! way the report did it: plain SQLite edits of the vault folder while Coffer
+//! is not running.
+//!
+//! - The linear-algebra forgery: every `tag` gives a document a new valid
+//!   row; with the old rows kept, a set of old rows whose entry MACs XOR to
+//!   the same value as the new ones is found by Gaussian elimination over
+//!   GF(2) and written back (a silent revert), or combined with hiding one
+//!   document and bringing a deleted one back (count unchanged).
+//! - Rolling back the index alone, or the whole folder, on the machine that
+//!   saw the newer state.
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
+mod common;
+use common::*;
+use rusqlite::{params, Connection};
+use std::fs;
+use std::path::Path;
+
+type V = [u64; 4];
+
+fn vec_of(mac: &[u8]) -> V {
+    let mut v = [0u64; 4];
+    for (i, w) in v.iter_mut().enumerate() {
+        *w = u64::from_be_bytes(mac[i * 8..i * 8 + 8].try_into().unwrap());
+    }
+    v
+}
+
+fn xor(a: &mut V, b: &V) {
+    for i in 0..4 {
+        a[i] ^= b[i];
+    }
+}
+
+fn top_bit(v: &V) -> Option<usize> {
+    (0..256).find(|&b| v[b / 64] >> (63 - b % 64) & 1 == 1)
+}
+
+/// A subset of `deltas` (as indices) whose XOR is `target` (zero: a
+/// non-empty subset whose XOR is zero), by elimination over GF(2).
+fn solve(deltas: &[V], target: V) -> Option<Vec<usize>> {
+    let n = deltas.len();
+    let words = n.div_ceil(64);
+    // Each basis row: its vector, and which deltas make it up.
+    let mut basis: Vec<(usize, V, Vec<u64>)> = Vec::new();
+    let reduce = |basis: &[(usize, V, Vec<u64>)], mut v: V, mut combo: Vec<u64>| {
+        for (bit, b, c) in basis {
+            if v[bit / 64] >> (63 - bit % 64) & 1 == 1 {
+                xor(&mut v, b);
+                for (x, y) in combo.iter_mut().zip(c) {
+                    *x ^= y;
+                }
+            }
+        }
+        (v, combo)
+    };
+    let members = |combo: &[u64]| -> Vec<usize> {
+        (0..n)
+            .filter(|&i| combo[i / 64] >> (i % 64) & 1 == 1)
+            .collect()
+    };
+    for (i, d) in deltas.iter().enumerate() {
+        let mut combo = vec![0u64; words];
+        combo[i / 64] |= 1 << (i % 64);
+        let (v, combo) = reduce(&basis, *d, combo);
+        match top_bit(&v) {
+            None if target == [0; 4] => return Some(members(&combo)),
+            None => {}
+            Some(bit) => {
+                // Keep the basis reduced on this bit.
+                for (_, b, c) in basis.iter_mut() {
+                    if b[bit / 64] >> (63 - bit % 64) & 1 == 1 {
+                        xor(b, &v);
+                        for (x, y) in c.iter_mut().zip(&combo) {
+                            *x ^= y;
+                        }
+                    }
+                }
+                basis.push((bit, v, combo));
+            }
+        }
+    }
+    if target == [0; 4] {
+        return None;
+    }
+    let (rest, combo) = reduce(&basis, target, vec![0u64; words]);
+    (rest == [0; 4]).then(|| members(&combo))
+}
+
+#[derive(Clone)]
+struct Row {
+    id: Vec<u8>,
+    size: i64,
+    blob_len: i64,
+    header_hash: Vec<u8>,
+    meta: Vec<u8>,
+    mac: Vec<u8>,
+}
+
+fn rows(vault: &Path) -> Vec<Row> {
+    let c = Connection::open(vault.join("index.sqlite")).unwrap();
+    let mut st = c
+        .prepare(
+            "SELECT id, size, blob_len, header_hash, meta, entry_mac FROM documents
+             WHERE state = 1 ORDER BY id",
+        )
+        .unwrap();
+    st.query_map([], |r| {
+        Ok(Row {
+            id: r.get(0)?,
+            size: r.get(1)?,
+            blob_len: r.get(2)?,
+            header_hash: r.get(3)?,
+            meta: r.get(4)?,
+            mac: r.get(5)?,
+        })
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+fn put_back(vault: &Path, old: &[&Row]) {
+    let c = Connection::open(vault.join("index.sqlite")).unwrap();
+    for r in old {
+        c.execute(
+            "INSERT INTO documents (id, state, size, blob_len, header_hash, meta, entry_mac)
+             VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(id) DO UPDATE SET meta = ?5, entry_mac = ?6",
+            params![r.id, r.size, r.blob_len, r.header_hash, r.meta, r.mac],
+        )
+        .unwrap();
+    }
+}
+
+/// A vault of `n` documents, each tagged once after its old row was saved.
+fn tagged_vault(n: usize) -> (Env, Vec<Row>, Vec<Row>) {
+    let e = Env::new();
+    let src = e.path("src");
+    fs::create_dir(&src).unwrap();
+    let mut args = vec!["add".to_owned()];
+    for i in 0..n {
+        let p = src.join(format!("doc{i:03}.txt"));
+        fs::write(&p, format!("document {i}")).unwrap();
+        args.push(p.to_str().unwrap().to_owned());
+    }
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    e.ok(&a);
+    let old = rows(&e.vault);
+    for r in &old {
+        let id = hex(&r.id);
+        e.ok(&["tag", &id, "--add", "reviewed"]);
+    }
+    let new = rows(&e.vault);
+    (e, old, new)
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn deltas(old: &[Row], new: &[Row]) -> Vec<V> {
+    old.iter()
+        .zip(new)
+        .map(|(o, n)| {
+            assert_eq!(o.id, n.id);
+            let mut d = vec_of(&o.mac);
+            xor(&mut d, &vec_of(&n.mac));
+            d
+        })
+        .collect()
+}
+
+/// The forged index must be refused: `ls` shows nothing of it, `verify`
+/// fails, nothing can be written.
+fn assert_refused(e: &Env) {
+    let err = e.fails(&["ls"]);
+    assert!(
+        err.contains("integrity check"),
+        "ls showed a forged state: {err}"
+    );
+    let (ok, codes) = e.verify_codes();
+    assert!(
+        !ok && codes
+            .iter()
+            .any(|c| c == "manifest_mismatch" || c == "index_tampered")
+    );
+    let err = e.fails(&["tag", "000000", "--add", "x"]);
+    assert!(err.contains("integrity check"), "{err}");
+}
+
+#[test]
+fn old_rows_put_back_by_linear_algebra_are_detected() {
+    let (e, old, new) = tagged_vault(300);
+    let subset =
+        solve(&deltas(&old, &new), [0; 4]).expect("300 deltas in 256 dimensions are dependent");
+    assert!(!subset.is_empty());
+    // Under a plain XOR of entry MACs, these old rows leave the digest as it is.
+    let mut check = [0u64; 4];
+    for &i in &subset {
+        xor(&mut check, &vec_of(&old[i].mac));
+        xor(&mut check, &vec_of(&new[i].mac));
+    }
+    assert_eq!(check, [0; 4]);
+    let chosen: Vec<&Row> = subset.iter().map(|&i| &old[i]).collect();
+    put_back(&e.vault, &chosen);
+    assert_refused(&e);
+}
+
+#[test]
+fn hiding_one_document_and_bringing_a_deleted_one_back_is_detected() {
+    let (e, old, new) = tagged_vault(300);
+    // A document deleted after the attacker saved its row and blob.
+    let gone_src = e.path("gone.txt");
+    fs::write(&gone_src, b"deleted on purpose").unwrap();
+    let line = e.ok(&["add", gone_src.to_str().unwrap()]);
+    let gone_id = line.split('\t').next().unwrap().to_owned();
+    let gone_row = rows(&e.vault)
+        .into_iter()
+        .find(|r| hex(&r.id) == gone_id)
+        .unwrap();
+    let gone_blob = fs::read(e.blob(&gone_id)).unwrap();
+    e.ok(&["rm", &gone_id]);
+    // Hide `new[0]`, bring `gone` back: the digest changes by both MACs,
+    // which a subset of the other deltas cancels.
+    let hidden = &new[0];
+    let mut target = vec_of(&gone_row.mac);
+    xor(&mut target, &vec_of(&hidden.mac));
+    let ds = deltas(&old[1..], &new[1..]);
+    let subset = solve(&ds, target).expect("the deltas span the space");
+    let c = Connection::open(e.vault.join("index.sqlite")).unwrap();
+    c.execute("DELETE FROM documents WHERE id = ?1", [&hidden.id])
+        .unwrap();
+    drop(c);
+    let mut chosen: Vec<&Row> = subset.iter().map(|&i| &old[i + 1]).collect();
+    chosen.push(&gone_row);
+    put_back(&e.vault, &chosen);
+    fs::create_dir_all(e.blob(&gone_id).parent().unwrap()).unwrap();
+    fs::write(e.blob(&gone_id), gone_blob).unwrap();
+    assert_refused(&e);
+}
+
+fn copy_index(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for f in ["index.sqlite", "index.sqlite-wal", "index.sqlite-shm"] {
+        let _ = fs::remove_file(to.join(f));
+        if from.join(f).exists() {
+            fs::copy(from.join(f), to.join(f)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn an_index_rolled_back_alone_is_reported_and_refused_for_writing() {
+    let e = Env::new();
+    let id = e.add_bytes("lease.pdf", b"terms");
+    let saved = e.path("saved-index");
+    copy_index(&e.vault, &saved);
+    // Later changes: a rename, a tag, an export, a failed unlock.
+    e.ok(&["rename", &id, "Lease 2026.pdf"]);
+    e.ok(&["tag", &id, "--add", "legal"]);
+    e.get(&id).unwrap();
+    copy_index(&saved, &e.vault);
+    // Reads work and say so; verify fails; writes are refused.
+    let o = e.run(&["ls"]);
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("this vault is older than the one this computer last saw"),
+        "{err}"
+    );
+    let (ok, codes) = e.verify_codes();
+    assert!(!ok && codes.iter().any(|c| c == "rolled_back"), "{codes:?}");
+    let o = e.run(&["rename", &id, "x.pdf"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("accept it with `coffer verify --accept-older`"));
+    // Restoring on purpose stays possible, and is audited.
+    e.ok(&["verify", "--accept-older"]);
+    let log = e.ok(&["log", "--verify"]);
+    assert!(log.contains("accept_older"), "{log}");
+    e.ok(&["rename", &id, "Lease (restored).pdf"]);
+    // On another machine (no record) the same older index opens: the record
+    // is what remembers.
+    let elsewhere = e.path("other-machine");
+    let o = coffer_at(&e.vault, &e.pass_file)
+        .env("XDG_STATE_HOME", &elsewhere)
+        .args(["ls"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+}
+
+#[test]
+fn a_whole_folder_rolled_back_is_reported_on_the_machine_that_saw_it() {
+    let e = Env::new();
+    e.add_bytes("a.txt", b"a");
+    let copy = e.path("vault-copy");
+    let status = std::process::Command::new("cp")
+        .args(["-a", e.vault.to_str().unwrap(), copy.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    e.add_bytes("b.txt", b"b");
+    fs::remove_dir_all(&e.vault).unwrap();
+    fs::rename(&copy, &e.vault).unwrap();
+    let o = e.run(&["ls"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("older than the one this computer last saw")
+    );
+    let (ok, codes) = e.verify_codes();
+    assert!(!ok && codes.iter().any(|c| c == "rolled_back"));
+    let src = e.path("c.txt");
+    fs::write(&src, b"c").unwrap();
+    assert!(!e.run(&["add", src.to_str().unwrap()]).status.success());
+}
+
+#[test]
+fn get_and_export_with_a_broken_state_record_write_nothing() {
+    let e = Env::new();
+    let id = e.add_bytes("secret.txt", b"plaintext that must not leak");
+    let c = Connection::open(e.vault.join("index.sqlite")).unwrap();
+    c.execute("UPDATE vault_state SET doc_count = doc_count + 1", [])
+        .unwrap();
+    drop(c);
+    let out = e.path("out.txt");
+    let o = e.run(&["get", &id, "--out", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(!out.exists(), "get left plaintext behind");
+    let dir = e.path("all");
+    let o = e.run(&["export", "--all", dir.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(!dir.exists() || fs::read_dir(&dir).unwrap().count() == 0);
+}
+
+#[test]
+fn junk_in_failed_unlocks_never_locks_the_owner_out() {
+    let e = Env::new();
+    let wrong = e.path("wrong");
+    fs::write(&wrong, "not the passphrase\n").unwrap();
+    assert!(!e.run_with(&wrong, &["ls"]).status.success());
+    let c = Connection::open(e.vault.join("index.sqlite")).unwrap();
+    c.execute("INSERT INTO failed_unlocks (at_ms) VALUES ('x')", [])
+        .unwrap();
+    c.execute("INSERT INTO failed_unlocks (at_ms) VALUES (x'00ff')", [])
+        .unwrap();
+    drop(c);
+    e.ok(&["ls"]);
+    let log = e.ok(&["log", "--verify"]);
+    assert!(
+        log.contains("failed_unlock\tunauthenticated report; attempted at"),
+        "{log}"
+    );
+    assert!(log.contains("2 planted rows ignored"), "{log}");
+    e.ok(&["verify"]);
+}
+
+#[test]
+fn repair_after_a_deletion_names_the_document_it_brings_back() {
+    let e = Env::new();
+    let keep = e.add_bytes("keep.txt", b"keep");
+    let gone = e.add_bytes("gone.txt", b"deleted");
+    let blob = fs::read(e.blob(&gone)).unwrap();
+    e.ok(&["rm", &gone]);
+    // The attacker puts the blob back and breaks the state record, so that
+    // the owner runs repair.
+    fs::write(e.blob(&gone), blob).unwrap();
+    let c = Connection::open(e.vault.join("index.sqlite")).unwrap();
+    c.execute("UPDATE vault_state SET mac = zeroblob(32)", [])
+        .unwrap();
+    drop(c);
+    let out = e.ok(&["repair"]);
+    assert!(out.contains(&format!("recovered\t{keep}")), "{out}");
+    assert!(out.contains(&format!("not-listed-before\t{gone}")), "{out}");
+    // The old log (intact) is continued.
+    assert!(!out.contains("a new audit log was started"), "{out}");
+    e.ok(&["log", "--verify"]);
+}
