@@ -574,3 +574,31 @@ fn headers_that_multiply_or_inflate_the_kdf_are_refused() {
         );
     }
 }
+
+/// Parameters edited in the header on disk after unlock (while the vault is
+/// open) are never carried into the new passphrase slot: the header MAC is
+/// checked before its parameters are read.
+#[test]
+fn passwd_never_inherits_forged_kdf_parameters() {
+    let (t, mut v, _) = new_vault();
+    let path = t.path().join("v").join(HEADER_FILE);
+    let bytes = fs::read(&path).unwrap();
+    let h = Header::parse(&bytes).unwrap();
+    // The same header with other parameters (its MAC kept as it was).
+    let mut forged = h.clone();
+    forged.slots[0].kind = SlotKind::Passphrase(KdfParams {
+        memory_kib: crate::kdf::MIN_MEMORY_KIB + 1024,
+        iterations: 1,
+        parallelism: 1,
+    });
+    fs::write(&path, forged.to_bytes()).unwrap();
+    let e = v
+        .change_passphrase(&Passphrase::new("a new passphrase".into()), None)
+        .unwrap_err();
+    assert_eq!(e.code(), "header_tampered");
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        forged.to_bytes(),
+        "nothing written"
+    );
+}
