@@ -97,12 +97,22 @@ pub async fn create_vault<R: Runtime>(
     .await
 }
 
+/// What unlocking found that the user must be told.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unlocked {
+    /// Set when the vault is older than this computer last saw it (a
+    /// rollback, or a backup restored): documents can be read, nothing can
+    /// be changed until the user accepts it with the CLI.
+    pub warning: Option<String>,
+}
+
 #[tauri::command]
 pub async fn unlock<R: Runtime>(
     _c: Checked<R>,
     passphrase: CurrentPassphrase,
     state: State<'_, Shared<R>>,
-) -> AppResult<()> {
+) -> AppResult<Unlocked> {
     let s = state.inner().clone();
     blocking(move || {
         let mut slot = s.slot();
@@ -110,11 +120,18 @@ pub async fn unlock<R: Runtime>(
             return Err(AppError::AlreadyUnlocked);
         }
         let vault = Vault::unlock(&s.config.vault_dir, &passphrase.0)?;
+        let warning = vault.older().map(|o| {
+            coffer_core::Error::RolledBack {
+                now: o.now,
+                seen: o.seen,
+            }
+            .to_string()
+        });
         *slot = Some(Open {
             vault,
             catalog: None,
         });
-        Ok(())
+        Ok(Unlocked { warning })
     })
     .await
 }

@@ -787,3 +787,43 @@ fn a_tampered_vault_folder_is_refused_and_never_followed() {
     h.ok("unlock", json!({"passphrase": PASS}));
     assert_eq!(h.list("").len(), 2);
 }
+
+/// The app says in plain words when the vault is older than this computer
+/// last saw (an index put back from an old copy), and refuses changes.
+#[test]
+fn a_rolled_back_vault_is_reported_at_unlock_and_refuses_changes() {
+    let h = harness();
+    h.created();
+    let a = h.file("a.txt", b"alpha");
+    h.import(&[a]);
+    let id = id_of(&h.list("")[0]);
+    h.ok("lock", json!({}));
+    let vault = h.dir.path().join("vault");
+    let saved = h.dir.path().join("saved");
+    std::fs::create_dir(&saved).unwrap();
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        for f in ["index.sqlite", "index.sqlite-wal", "index.sqlite-shm"] {
+            let _ = std::fs::remove_file(to.join(f));
+            if from.join(f).exists() {
+                std::fs::copy(from.join(f), to.join(f)).unwrap();
+            }
+        }
+    };
+    copy(&vault, &saved);
+    let r = h.ok("unlock", json!({"passphrase": PASS}));
+    assert!(r["warning"].is_null(), "{r}");
+    h.ok("rename_document", json!({"id": id, "name": "b.txt"}));
+    h.ok("lock", json!({}));
+    copy(&saved, &vault);
+    let r = h.ok("unlock", json!({"passphrase": PASS}));
+    let w = r["warning"].as_str().unwrap();
+    assert!(
+        w.starts_with("this vault is older than the one this computer last saw"),
+        "{w}"
+    );
+    assert_eq!(h.list("").len(), 1, "reads work");
+    assert_eq!(
+        h.code("rename_document", json!({"id": id, "name": "c.txt"})),
+        "rolled_back"
+    );
+}

@@ -164,11 +164,13 @@ $('unlock-form').addEventListener('submit', async (ev) => {
   $('unlock-submit').disabled = true;
   $('unlock-submit').textContent = 'Unlocking…';
   try {
-    await call('unlock', { passphrase: $('unlock-pass').value });
+    const r = await call('unlock', { passphrase: $('unlock-pass').value });
     $('unlock-pass').value = '';
     status.unlocked = true;
     show('main');
     view('docs');
+    // A vault older than this computer last saw: readable, not changeable.
+    if (r && typeof r.warning === 'string') toast(r.warning, 'error');
   } catch (e) {
     if (e instanceof CofferError && e.code === 'already_unlocked') { show('main'); view('docs'); return; }
     $('unlock-error').textContent = explain(e);

@@ -110,6 +110,17 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         new_passphrase_file: Option<PathBuf>,
     },
+    /// Re-encrypt every document under a new master key and print a new
+    /// recovery key (old header copies, passphrases and recovery keys then
+    /// open nothing); resumes an interrupted rotation
+    Rekey,
+    /// Replace the recovery key (printed once; the old one stops opening
+    /// this header)
+    RecoveryKey {
+        /// Make a new recovery key
+        #[arg(long, required = true)]
+        new: bool,
+    },
     /// Rebuild a lost or corrupt index from the blobs
     Repair {
         /// Unlock with the recovery key in FILE instead of the passphrase

@@ -231,6 +231,34 @@ fn run(cli: Cli) -> Result<(), CliError> {
             vault.lock()?;
             eprintln!("Passphrase reset with the recovery key.");
         }
+        Command::Rekey => {
+            let pass = secrets.passphrase("Passphrase")?;
+            let mut vault = Vault::unlock(&dir, &pass)?;
+            let pb = bar(|| plaintext_total(&vault));
+            let res = vault.rekey(&pass, &mut |n| pb.inc(n));
+            pb.finish_and_clear();
+            let rk = res?;
+            vault.lock()?;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "Every document is now encrypted under a new master key."
+            );
+            let _ = writeln!(out, "The passphrase is unchanged; the old recovery key and old copies of the header open nothing any more.");
+            let _ = writeln!(
+                out,
+                "New recovery key (shown once: write it down and keep it offline):"
+            );
+            let _ = writeln!(out, "{}", rk.to_text().as_str());
+        }
+        Command::RecoveryKey { new: _ } => {
+            let mut vault = unlock(&dir, &mut secrets)?;
+            let rk = vault.new_recovery_key()?;
+            vault.lock()?;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "New recovery key (shown once: write it down and keep it offline; the old one no longer opens this vault's header):");
+            let _ = writeln!(out, "{}", rk.to_text().as_str());
+        }
         Command::Repair { recovery_key_file } => {
             let report = match recovery_key_file {
                 Some(f) => {
@@ -389,6 +417,12 @@ fn plaintext_total(vault: &Vault) -> u64 {
 fn unlock(dir: &Path, secrets: &mut Secrets) -> Result<Vault, CliError> {
     let pass = secrets.passphrase("Passphrase")?;
     let vault = Vault::unlock(dir, &pass)?;
+    if vault.rekey_pending() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "coffer: warning: a key rotation is unfinished; run `coffer rekey` to finish it"
+        );
+    }
     if let Some(o) = vault.older() {
         let e = Error::RolledBack {
             now: o.now,

@@ -60,8 +60,10 @@ fn a_full_disk_loses_nothing() {
     let pass = work.path().join("pass");
     std::fs::write(&pass, format!("{PASS}\n")).unwrap();
     let vault = mnt.join("vault");
+    let state = work.path().join("state");
     let on = |vault: &Path, args: &[&str]| {
         Command::new(bin())
+            .env("XDG_STATE_HOME", &state)
             .args([
                 "--vault",
                 vault.to_str().unwrap(),

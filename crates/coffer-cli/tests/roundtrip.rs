@@ -95,6 +95,7 @@ fn passphrase_from_standard_input_first_line() {
     let e = Env::new();
     use std::io::Write;
     let mut c = std::process::Command::new(bin());
+    c.env("XDG_STATE_HOME", state_home(&e.vault));
     c.args(["--vault", e.vault.to_str().unwrap(), "ls"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped());
@@ -129,6 +130,7 @@ fn passphrase_change_and_recovery_key() {
     std::fs::write(&third, "third passphrase here\n").unwrap();
     let recover = || {
         std::process::Command::new(bin())
+            .env("XDG_STATE_HOME", state_home(&e.vault))
             .args(["--vault", e.vault.to_str().unwrap(), "recover"])
             .args(["--recovery-key-file", rk.to_str().unwrap()])
             .args(["--new-passphrase-file", third.to_str().unwrap()])

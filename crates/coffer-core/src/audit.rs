@@ -47,6 +47,10 @@ pub enum Event {
     Edit,
     /// A vault older than this machine last saw was accepted by the user.
     AcceptOlder,
+    /// The recovery key was replaced.
+    RecoveryKeyChange,
+    /// A key rotation started (`start`) or finished (`done`).
+    Rekey,
 }
 
 impl Event {
@@ -65,6 +69,8 @@ impl Event {
             Event::Repair => "repair",
             Event::Edit => "edit",
             Event::AcceptOlder => "accept_older",
+            Event::RecoveryKeyChange => "recovery_key_change",
+            Event::Rekey => "rekey",
         }
     }
 }
@@ -183,6 +189,34 @@ pub fn mac_of(conn: &Connection, seq: u64) -> Result<Option<[u8; 32]>> {
         })
         .optional()?
         .and_then(|m| m.try_into().ok()))
+}
+
+/// Re-MACs the whole log under `k_new` (a key rotation), after checking it
+/// under `k_old` against `state` (its base and its end); returns the new
+/// head. A log that does not verify is refused, never re-signed.
+pub fn remac(
+    conn: &Connection,
+    k_old: &Key32,
+    k_new: &Key32,
+    state: &State,
+) -> Result<(u64, [u8; 32])> {
+    let entries = entries(conn)?;
+    let status = verify(&entries, k_old, Some(state));
+    if !status.ok {
+        return Err(crate::Error::IndexTampered(
+            "the audit log fails its chain; run `coffer log --verify`",
+        ));
+    }
+    let (mut seq, mut prev) = (state.audit_base_seq, state.audit_base_head);
+    for e in &entries {
+        let mac = entry_mac(k_new, &prev, e.seq, e.at_ms, &e.event, &e.detail);
+        conn.execute(
+            "UPDATE audit SET mac = ?1 WHERE seq = ?2",
+            params![&mac[..], e.seq as i64],
+        )?;
+        (seq, prev) = (e.seq, mac);
+    }
+    Ok((seq, prev))
 }
 
 /// The result of checking the chain.

@@ -8,6 +8,11 @@
 //! | `edit:before-tx`           | rename/tag, before its transaction            |
 //! | `remove:before-tx`         | rm, before its transaction                    |
 //! | `repair:before-swap`       | repair, the new index built, before the swap  |
+//! | `rekey:after-blob`         | rekey, a blob replaced, before its row        |
+//! | `rekey:after-switch`       | rekey, the index switched, before the header  |
+//!
+//! A test can also make a point *crash* the thread ([`Crash::at`]): it panics
+//! there, leaving the vault folder as a killed process would.
 
 use std::path::Path;
 
@@ -22,7 +27,7 @@ pub fn point(name: &'static str, dir: &Path) {
 }
 
 #[cfg(test)]
-pub(crate) use imp::Pause;
+pub(crate) use imp::{Crash, Pause};
 
 #[cfg(test)]
 mod imp {
@@ -45,8 +50,30 @@ mod imp {
     }
 
     static PAUSES: Mutex<Vec<Pause>> = Mutex::new(Vec::new());
+    static CRASHES: Mutex<Vec<(&'static str, PathBuf)>> = Mutex::new(Vec::new());
+
+    /// Makes the first thread that reaches `name` for the vault at `dir`
+    /// panic there, as if the process had been killed.
+    pub(crate) struct Crash;
+
+    impl Crash {
+        pub(crate) fn at(name: &'static str, dir: &Path) {
+            CRASHES
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((name, dir.to_owned()));
+        }
+    }
 
     pub(super) fn hit(name: &'static str, dir: &Path) {
+        let crash = {
+            let mut all = CRASHES.lock().unwrap_or_else(|e| e.into_inner());
+            let i = all.iter().position(|(n, d)| *n == name && d == dir);
+            i.map(|i| all.remove(i)).is_some()
+        };
+        if crash {
+            panic!("crash injected at {name}");
+        }
         let found = {
             let mut all = PAUSES.lock().unwrap_or_else(|e| e.into_inner());
             let i = all.iter().position(|p| p.name == name && p.dir == dir);

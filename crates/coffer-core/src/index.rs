@@ -683,6 +683,28 @@ pub fn replace_meta(conn: &Connection, r: &DocRow, old_mac: &[u8; 32]) -> Result
     Ok(())
 }
 
+/// Points a live row at a new blob (a key rotation): header hash, blob
+/// length and entry MAC, only if the MAC is still `old_mac`.
+pub fn replace_blob(conn: &Connection, r: &DocRow, old_mac: &[u8; 32]) -> Result<()> {
+    let n = conn.execute(
+        &format!(
+            "UPDATE documents SET header_hash = ?2, blob_len = ?3, entry_mac = ?4
+             WHERE id = ?1 AND state = {LIVE} AND entry_mac = ?5"
+        ),
+        params![
+            &r.id[..],
+            &r.header_hash[..],
+            r.blob_len as i64,
+            &r.entry_mac[..],
+            &old_mac[..]
+        ],
+    )?;
+    if n != 1 {
+        return Err(Error::InUse);
+    }
+    Ok(())
+}
+
 /// Sets a row's state.
 pub fn set_state(conn: &Connection, id: &[u8; 16], state: i64) -> Result<()> {
     conn.execute(

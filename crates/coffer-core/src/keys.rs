@@ -64,6 +64,11 @@ impl MasterKey {
     pub fn fold_key(&self) -> Key32 {
         self.derive(b"coffer/v2/manifest-fold")
     }
+    /// `K_rekey`: wraps the next master key and recovery key during a key
+    /// rotation.
+    pub fn rekey_key(&self) -> Key32 {
+        self.derive(b"coffer/v2/rekey")
+    }
     /// `K_seen`: authenticates this machine's record of the newest state it
     /// saw (kept outside the vault folder).
     pub fn seen_key(&self) -> Key32 {
@@ -85,6 +90,7 @@ mod tests {
             m.audit_key(),
             m.fold_key(),
             m.seen_key(),
+            m.rekey_key(),
         ];
         for i in 0..ks.len() {
             for j in i + 1..ks.len() {

@@ -46,6 +46,14 @@ impl Vault {
                 .to_string(),
             });
         }
+        if self.pending.is_some() {
+            problems.push(Problem {
+                id: None,
+                name: None,
+                code: "rekey_unfinished",
+                message: "a key rotation is unfinished: run `coffer rekey` to finish it".into(),
+            });
+        }
         let mut digest = State::empty(0);
         let mut count = 0u64;
         let (mut checked, mut bytes) = (0u64, 0u64);
@@ -87,7 +95,7 @@ impl Vault {
                         .flatten()
                         .and_then(|f| f.metadata().ok())
                         .map_or(0, |m| m.len());
-                    if len != r.blob_len {
+                    if len != r.blob_len && self.pending.is_none() {
                         push(
                             "corrupt",
                             "its blob's length differs from the index".into(),

@@ -231,6 +231,8 @@ pub struct Vault {
     older: Option<crate::seen::Older>,
     /// This machine's folder of state records, if any.
     record: Option<PathBuf>,
+    /// A key rotation in progress (its blobs may be under the next key).
+    pending: Option<rekey::Pending>,
 }
 
 impl fmt::Debug for Vault {
@@ -251,6 +253,7 @@ struct Staged {
 mod integrity;
 mod open;
 mod read;
+mod rekey;
 mod write;
 
 impl Vault {
@@ -275,6 +278,7 @@ impl Vault {
             integrity,
             older: None,
             record: crate::seen::record_dir(),
+            pending: None,
         }
     }
 

@@ -320,10 +320,26 @@ impl Vault {
                 return Err(e);
             }
         };
+        let vault_id = header.vault_id;
+        let (mut header, mut master) = (header, master);
+        let mut pending = rekey::load(&conn, &master);
+        if let Some(p) = pending.take_if(|p| {
+            index::state(&conn)
+                .ok()
+                .flatten()
+                .is_some_and(|s| s.verifies(&p.next.manifest_key(), &vault_id))
+        }) {
+            // A key rotation committed its index but died before its header:
+            // put the next header in place and go on with the next key.
+            fsutil::write_atomic_in(&root, HEADER_FILE, &p.header)
+                .map_err(Error::io("writing the vault header"))?;
+            warn!("finished a key rotation's last step");
+            header = Header::parse(&p.header)?;
+            master = p.next;
+        }
         let k_manifest = master.manifest_key();
         let k_audit = master.audit_key();
         let folder = index::Folder::new(&master.fold_key());
-        let vault_id = header.vault_id;
         let record = crate::seen::record_dir();
         let mut older = None;
         let integrity = {
@@ -356,6 +372,11 @@ impl Vault {
                         );
                     } else {
                         st.header_generation = header.generation;
+                        if pending.is_none() {
+                            // A rotation row this key cannot open: finished
+                            // (its last step) or planted. Nothing needs it.
+                            tx.execute("DELETE FROM rekey", [])?;
+                        }
                         chain_failed_unlocks(&tx, &k_audit, &mut st)?;
                         audit::append(&tx, &k_audit, &mut st, event, "")?;
                         index::put_state(&tx, &mut st, &k_manifest, &vault_id)?;
@@ -391,6 +412,10 @@ impl Vault {
             integrity,
         );
         v.older = older;
+        v.pending = pending;
+        if v.pending.is_some() {
+            warn!("a key rotation is unfinished");
+        }
         if alone {
             if v.integrity.is_none() && v.older.is_none() {
                 v.finish_interrupted()?;

@@ -602,3 +602,38 @@ fn passwd_never_inherits_forged_kdf_parameters() {
         "nothing written"
     );
 }
+
+/// A rotation that dies right after a blob was replaced, or right after the
+/// index moved to the next key (before the header): the vault opens with the
+/// old header each time (the second time it puts the next header in place
+/// itself), and the next `rekey` finishes the rotation.
+#[test]
+fn a_rotation_that_dies_at_either_seam_resumes() {
+    let (t, v, _) = new_vault();
+    let dir = t.path().join("v");
+    let a = add(&v, "a.bin", &vec![1u8; 3 * CHUNK_SIZE + 5]);
+    let b = add(&v, "b.bin", b"bravo");
+    drop(v);
+    for seam in ["rekey:after-blob", "rekey:after-switch"] {
+        crate::faults::Crash::at(seam, &dir);
+        let d = dir.clone();
+        let died = std::thread::spawn(move || {
+            let mut v = Vault::unlock(&d, &pw()).unwrap();
+            v.rekey(&pw(), &mut |_| {}).map(drop)
+        })
+        .join();
+        assert!(died.is_err(), "{seam}: the crash was injected");
+        // The old header still opens; every document reads.
+        let v = Vault::unlock(&dir, &pw()).unwrap();
+        assert_eq!(read(&v, &b).unwrap(), b"bravo", "{seam}");
+        if seam == "rekey:after-switch" {
+            assert!(!v.rekey_pending(), "the next header was put in place");
+        }
+        drop(v);
+    }
+    let mut v = Vault::unlock(&dir, &pw()).unwrap();
+    v.rekey(&pw(), &mut |_| {}).unwrap();
+    assert_eq!(read(&v, &a).unwrap(), vec![1u8; 3 * CHUNK_SIZE + 5]);
+    let rep = v.verify(&mut |_| {}).unwrap();
+    assert!(rep.ok, "{:?}", rep.problems);
+}

@@ -165,8 +165,51 @@ impl Vault {
         event: Event,
     ) -> Result<()> {
         new.check_new()?;
-        if let Some(why) = self.integrity {
-            return Err(Error::IndexTampered(why));
+        self.replace_slot(
+            |current| {
+                let old_params = current.slots.iter().find_map(|s| match s.kind {
+                    SlotKind::Passphrase(p) => Some(p),
+                    SlotKind::Recovery => None,
+                });
+                let p = params
+                    .or(old_params)
+                    .unwrap_or(KdfParams::RFC9106_LOW_MEMORY);
+                p.check()?;
+                Ok((SlotKind::Passphrase(p), Unlocker::Passphrase(new)))
+            },
+            event,
+        )
+    }
+
+    /// Replaces the recovery slot with one for a new recovery key, returned
+    /// to be shown once. The old recovery key no longer opens this header
+    /// (an old copy of the header still opens with it: see `rekey`).
+    #[instrument(skip_all)]
+    pub fn new_recovery_key(&mut self) -> Result<RecoveryKey> {
+        let rk = RecoveryKey::generate();
+        self.replace_slot(
+            |_| Ok((SlotKind::Recovery, Unlocker::Recovery(&rk))),
+            Event::RecoveryKeyChange,
+        )?;
+        Ok(rk)
+    }
+
+    /// Rewrites the header with the slot of one kind replaced: under the
+    /// header lock, after re-reading the header on disk and checking that it
+    /// is this vault's, not older than the one unlocked, and that its MAC
+    /// verifies under this master key (so nothing of a forged header, its
+    /// Argon2id parameters included, is carried over). Rewraps the master key
+    /// only: no document is re-encrypted.
+    fn replace_slot<'a>(
+        &mut self,
+        make: impl FnOnce(&Header) -> Result<(SlotKind, Unlocker<'a>)>,
+        event: Event,
+    ) -> Result<()> {
+        self.readable()?;
+        if self.pending.is_some() {
+            return Err(Error::Invalid(
+                "a key rotation is unfinished: run `coffer rekey` to finish it first".into(),
+            ));
         }
         let hl = self.dirs.root.open_lock(HEADER_LOCK)?;
         crate::dir::lock_within(&hl, false, index::LOCK_WAIT)?;
@@ -180,35 +223,27 @@ impl Vault {
                 "it is older than the one this vault was unlocked with (rolled back)",
             ));
         }
-        let current = header.clone();
-        let old_params = current.slots.iter().find_map(|s| match s.kind {
-            SlotKind::Passphrase(p) => Some(p),
-            SlotKind::Recovery => None,
-        });
-        let p = params
-            .or(old_params)
-            .unwrap_or(KdfParams::RFC9106_LOW_MEMORY);
-        p.check()?;
-        // The MAC of the header on disk must verify under our key before we
-        // replace it.
+        // The MAC of the header on disk must verify under our key before
+        // anything of it is used or replaced.
         let expect = {
-            let mut h = current.clone();
+            let mut h = header.clone();
             h.seal(&self.master);
             h.mac
         };
-        if !crypto::ct_eq(&expect, &current.mac) {
+        if !crypto::ct_eq(&expect, &header.mac) {
             return Err(Error::HeaderTampered("header MAC does not verify"));
         }
-        let slot = Slot::wrap(
-            &header.vault_id,
-            SlotKind::Passphrase(p),
-            &Unlocker::Passphrase(new),
-            &self.master,
-        )?;
+        let (kind, unlocker) = make(&header)?;
+        let slot = Slot::wrap(&header.vault_id, kind, &unlocker, &self.master)?;
+        let is_passphrase = matches!(kind, SlotKind::Passphrase(_));
         header
             .slots
-            .retain(|s| !matches!(s.kind, SlotKind::Passphrase(_)));
-        header.slots.insert(0, slot);
+            .retain(|s| matches!(s.kind, SlotKind::Passphrase(_)) != is_passphrase);
+        if is_passphrase {
+            header.slots.insert(0, slot);
+        } else {
+            header.slots.push(slot);
+        }
         header.generation += 1;
         let bytes = header.seal(&self.master);
         fsutil::write_atomic_in(&self.dirs.root, HEADER_FILE, &bytes)
@@ -220,7 +255,7 @@ impl Vault {
             audit::append(tx, &v.k_audit, st, event, "")
         })?;
         let _ = hl.unlock();
-        info!(generation, "passphrase slot rewritten");
+        info!(generation, "key slot rewritten");
         Ok(())
     }
 
