@@ -42,6 +42,7 @@ before(async () => {
   driver = await startDriver({
     COFFER_VAULT: join(work, 'vault'),
     XDG_CONFIG_HOME: join(work, 'config'),
+    XDG_STATE_HOME: join(work, 'state'),
     COFFER_E2E_DIALOGS: answers,
   }, { port: Number(process.env.COFFER_E2E_PORT ?? 4544), nativePort: Number(process.env.COFFER_E2E_PORT ?? 4544) + 1 });
   const t0 = performance.now();

@@ -13,7 +13,7 @@ test('the installed app starts and its gates hold', async () => {
   const app = process.env.COFFER_E2E_APP;
   assert.ok(app, 'COFFER_E2E_APP names the installed binary');
   const work = mkdtempSync(join(tmpdir(), 'coffer-installed-'));
-  const driver = await startDriver({ COFFER_VAULT: join(work, 'vault'), XDG_CONFIG_HOME: join(work, 'config') }, { port: 4644, nativePort: 4645 });
+  const driver = await startDriver({ COFFER_VAULT: join(work, 'vault'), XDG_CONFIG_HOME: join(work, 'config'), XDG_STATE_HOME: join(work, 'state') }, { port: 4644, nativePort: 4645 });
   let s;
   try {
     s = await Session.start(driver.base, app);

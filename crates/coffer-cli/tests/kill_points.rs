@@ -58,6 +58,7 @@ fn get_force_killed_at_any_call_leaves_no_named_plaintext() {
         for nth in 1..=3 {
             fs::write(&out, &old).unwrap();
             let o = Command::new(strace)
+                .env("XDG_STATE_HOME", state_home(&e.vault))
                 .args(["-f", "-qq", "-o", "/dev/null", "-e"])
                 .arg(format!("inject={call}:signal=SIGKILL:when={nth}"))
                 .arg(bin())
