@@ -61,7 +61,7 @@ impl<R: Runtime> Dialogs<R> for Native {
 
     fn confirm(&self, app: &AppHandle<R>, title: &str, message: &str, yes: &str) -> bool {
         app.dialog()
-            .message(message)
+            .message(printf_literal(message))
             .title(title)
             .kind(MessageDialogKind::Warning)
             .buttons(MessageDialogButtons::OkCancelCustom(
@@ -69,6 +69,23 @@ impl<R: Runtime> Dialogs<R> for Native {
                 "Cancel".to_owned(),
             ))
             .blocking_show()
+    }
+}
+
+/// `text` as a printf format that prints `text` itself.
+///
+/// On Linux, rfd's GTK message dialog (behind tauri-plugin-dialog's
+/// `message`) hands the description to `gtk_message_dialog_format_secondary_text`
+/// as the *format*: a `%s` or `%n` in a document name would read or write
+/// memory that is not there (a name like `Lease 100%s%s%n.pdf` crashed the
+/// app). Every `%` is doubled, so the format has no conversion left. The
+/// title is passed safely (through `"%s"`), and file dialogs take names as
+/// plain strings.
+pub fn printf_literal(text: &str) -> String {
+    if cfg!(target_os = "linux") {
+        text.replace('%', "%%")
+    } else {
+        text.to_owned()
     }
 }
 
@@ -117,5 +134,47 @@ impl<R: Runtime> Dialogs<R> for Scripted {
     }
     fn confirm(&self, _: &AppHandle<R>, _: &str, _: &str, _: &str) -> bool {
         Self::answers().get("confirm").and_then(|v| v.as_bool()) == Some(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printf_literal;
+
+    /// What printf prints for `format` with no arguments; `None` if the
+    /// format holds a conversion (which would read an argument that is not
+    /// there).
+    fn printf(format: &str) -> Option<String> {
+        let mut out = String::new();
+        let mut chars = format.chars();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                out.push(c);
+            } else if chars.next()? == '%' {
+                out.push('%');
+            } else {
+                return None;
+            }
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn dialog_text_is_shown_never_interpreted() {
+        for name in [
+            "Lease 100%s%s%s%n signed.pdf",
+            "%n%n%n%n",
+            "100%% sure.txt",
+            "%",
+            "trailing %",
+            "\u{202E}gpj.exe \u{200B}zero\u{200D}width %x",
+            "plain name.pdf",
+        ] {
+            let message = format!("Delete \u{201C}{name}\u{201D}? This cannot be undone.");
+            let f = printf_literal(&message);
+            if cfg!(target_os = "linux") {
+                assert_eq!(printf(&f).as_deref(), Some(message.as_str()), "{name}");
+            }
+        }
     }
 }

@@ -293,6 +293,24 @@ fn run(cli: Cli) -> Result<(), CliError> {
             if let Some(p) = &report.old_index {
                 let _ = writeln!(out, "The old index was kept as {}", p.display());
             }
+            if report.old_record_broken {
+                let _ = writeln!(
+                    out,
+                    "Warning: the old index's integrity record was broken: its newest audit entries cannot be vouched for (they may have been cut off)."
+                );
+            }
+            if report.listing_unknown {
+                let _ = writeln!(
+                    out,
+                    "Warning: which documents the old index listed cannot be told; only deletions its audit log records are named (not-listed-before)."
+                );
+            }
+            if report.rotation_kept {
+                let _ = writeln!(
+                    out,
+                    "A key rotation was in progress and is kept: run `coffer rekey` to finish it."
+                );
+            }
             match report.continued_log {
                 Some(n) => {
                     let _ = writeln!(out, "The audit log continues after entry {n}.");

@@ -377,3 +377,166 @@ fn repair_after_a_deletion_names_the_document_it_brings_back() {
     assert!(!out.contains("a new audit log was started"), "{out}");
     e.ok(&["log", "--verify"]);
 }
+
+/// SQLite honours whatever schema a database file declares. A planted
+/// covering index (pointed at `documents` through `writable_schema`) with
+/// planner statistics made the manifest check read the signed rows while the
+/// listing read forged ones (an old row, a deleted document's row). Any
+/// object Coffer did not make is refused before the index is used.
+#[test]
+fn a_planted_index_or_trigger_cannot_split_what_is_checked_from_what_is_shown() {
+    let e = Env::new();
+    let keep = e.add_bytes("keep.txt", b"kept");
+    let gone = e.add_bytes("gone.txt", b"deleted on purpose");
+    let gone_row = rows(&e.vault)
+        .into_iter()
+        .find(|r| hex(&r.id) == gone)
+        .unwrap();
+    let gone_blob = fs::read(e.blob(&gone)).unwrap();
+    e.ok(&["rm", &gone]);
+    fs::create_dir_all(e.blob(&gone).parent().unwrap()).unwrap();
+    fs::write(e.blob(&gone), gone_blob).unwrap();
+    let c = Connection::open(e.vault.join("index.sqlite")).unwrap();
+    c.execute_batch(
+        "CREATE TABLE shadow (id BLOB PRIMARY KEY, state INTEGER NOT NULL, size INTEGER NOT NULL,
+           blob_len INTEGER NOT NULL, header_hash BLOB NOT NULL, meta BLOB NOT NULL,
+           entry_mac BLOB NOT NULL) WITHOUT ROWID;
+         INSERT INTO shadow SELECT * FROM documents;
+         CREATE INDEX idx ON shadow(state, entry_mac);",
+    )
+    .unwrap();
+    put_back(&e.vault, &[&gone_row]);
+    c.execute_batch(
+        "ANALYZE;
+         PRAGMA writable_schema = ON;
+         UPDATE sqlite_master SET tbl_name = 'documents',
+           sql = 'CREATE INDEX idx ON documents(state, entry_mac)' WHERE name = 'idx';
+         UPDATE sqlite_stat1 SET tbl = 'documents', stat = '1000 1000 1' WHERE idx = 'idx';
+         DELETE FROM sqlite_master WHERE name = 'shadow';
+         DELETE FROM sqlite_stat1 WHERE tbl = 'shadow';",
+    )
+    .unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA schema_version", [], |r| r.get(0))
+        .unwrap();
+    c.execute_batch(&format!(
+        "PRAGMA schema_version = {}; PRAGMA writable_schema = OFF; PRAGMA wal_checkpoint(TRUNCATE);",
+        v + 1
+    ))
+    .unwrap();
+    drop(c);
+    let err = e.fails(&["ls"]);
+    assert!(
+        err.contains("index.sqlite holds tables, indexes or triggers Coffer did not make"),
+        "{err}"
+    );
+    let out = e.path("stolen.txt");
+    let o = e.run(&["get", &gone, "--out", out.to_str().unwrap()]);
+    assert!(!o.status.success() && !out.exists());
+    assert!(e.get(&keep).is_err());
+    // A trigger planted on a table Coffer writes without a key: refused
+    // too, before anything is written (its text never reaches the user).
+    let e = Env::new();
+    let c = Connection::open(e.vault.join("index.sqlite")).unwrap();
+    c.execute_batch(
+        "CREATE TRIGGER t BEFORE DELETE ON failed_unlocks BEGIN SELECT RAISE(ABORT, 'nope'); END;",
+    )
+    .unwrap();
+    drop(c);
+    let err = e.fails(&["ls"]);
+    assert!(
+        err.contains("did not make") && !err.contains("nope"),
+        "{err}"
+    );
+}
+
+/// A pending row planted over a kept blob of a deleted document: the
+/// deletion is in the audit log, so the blob is not adopted back.
+#[test]
+fn a_planted_pending_row_never_brings_a_deleted_document_back() {
+    let e = Env::new();
+    e.add_bytes("keep.txt", b"kept");
+    let gone = e.add_bytes("gone.txt", b"deleted on purpose");
+    let blob = fs::read(e.blob(&gone)).unwrap();
+    e.ok(&["rm", &gone]);
+    fs::write(e.blob(&gone), blob).unwrap();
+    let c = Connection::open(e.vault.join("index.sqlite")).unwrap();
+    let id: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&gone[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    c.execute(
+        "INSERT INTO documents VALUES (?1, 0, 0, 0, x'', x'', x'')",
+        [&id],
+    )
+    .unwrap();
+    drop(c);
+    let listed = e.ok(&["ls"]);
+    assert!(!listed.contains(&gone), "{listed}");
+    assert!(e.get(&gone).is_err());
+    assert!(e.blob(&gone).exists(), "the blob is left alone, for verify");
+}
+
+/// A deletion survives a repair: the new index carries the old log, so a
+/// later repair still names the document brought back.
+#[test]
+fn a_deletion_recorded_before_a_repair_is_still_named_by_the_next_repair() {
+    let e = Env::new();
+    let keep = e.add_bytes("keep.txt", b"kept");
+    e.add_bytes("other.txt", b"other");
+    let gone = e.add_bytes("gone.txt", b"deleted on purpose");
+    let blob = fs::read(e.blob(&gone)).unwrap();
+    e.ok(&["rm", &gone]);
+    let break_record = || {
+        let c = Connection::open(e.vault.join("index.sqlite")).unwrap();
+        c.execute("UPDATE vault_state SET mac = zeroblob(32)", [])
+            .unwrap();
+    };
+    break_record();
+    let out = e.ok(&["repair"]);
+    assert!(!out.contains(&gone), "{out}");
+    // Later: the blob put back, one live row removed (the manifest fails,
+    // the record still verifies), and the owner repairs again.
+    fs::write(e.blob(&gone), blob).unwrap();
+    let c = Connection::open(e.vault.join("index.sqlite")).unwrap();
+    let id: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&keep[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    c.execute("DELETE FROM documents WHERE id = ?1", [&id])
+        .unwrap();
+    drop(c);
+    let out = e.ok(&["repair"]);
+    assert!(out.contains(&format!("not-listed-before\t{gone}")), "{out}");
+    assert!(
+        out.contains("which documents the old index listed cannot be told"),
+        "{out}"
+    );
+}
+
+/// The record is this machine's, not the vault's: a whole folder put back
+/// from before a key rotation is still reported as older.
+#[test]
+fn a_folder_rolled_back_across_a_key_rotation_is_still_reported() {
+    let e = Env::new();
+    e.add_bytes("a.txt", b"a");
+    let copy = e.path("vault-copy");
+    let ok = std::process::Command::new("cp")
+        .args(["-a", e.vault.to_str().unwrap(), copy.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    e.ok(&["rekey"]);
+    e.add_bytes("b.txt", b"b");
+    fs::remove_dir_all(&e.vault).unwrap();
+    fs::rename(&copy, &e.vault).unwrap();
+    let o = e.run(&["ls"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("older than the one this computer last saw")
+    );
+    let src = e.path("c.txt");
+    fs::write(&src, b"c").unwrap();
+    let o = e.run(&["add", src.to_str().unwrap()]);
+    assert!(!o.status.success());
+    // The refused add left nothing that a later acceptance would adopt.
+    e.ok(&["verify", "--accept-older"]);
+    assert!(!e.ok(&["ls"]).contains("c.txt"));
+}

@@ -51,6 +51,9 @@ pub enum Event {
     RecoveryKeyChange,
     /// A key rotation started (`start`) or finished (`done`).
     Rekey,
+    /// The index's record was upgraded to schema 2 (and the header's
+    /// generation moved on, so no schema-1 copy fits any more).
+    Upgrade,
 }
 
 impl Event {
@@ -71,6 +74,7 @@ impl Event {
             Event::AcceptOlder => "accept_older",
             Event::RecoveryKeyChange => "recovery_key_change",
             Event::Rekey => "rekey",
+            Event::Upgrade => "upgrade",
         }
     }
 }
@@ -189,6 +193,42 @@ pub fn mac_of(conn: &Connection, seq: u64) -> Result<Option<[u8; 32]>> {
         })
         .optional()?
         .and_then(|m| m.try_into().ok()))
+}
+
+/// Whether the newest entry, as pinned by `state`, is `event` with exactly
+/// `detail` (its MAC must be the head the record pins, and verify).
+pub fn newest_is(
+    conn: &Connection,
+    k: &Key32,
+    state: &State,
+    event: Event,
+    detail: &str,
+) -> Result<bool> {
+    use rusqlite::OptionalExtension;
+    let Some(e) = conn
+        .query_row(
+            "SELECT seq, at_ms, event, detail, mac FROM audit WHERE seq = ?1",
+            [state.audit_seq as i64],
+            entry_row,
+        )
+        .optional()?
+    else {
+        return Ok(false);
+    };
+    let prev = if e.seq == state.audit_base_seq + 1 {
+        Some(state.audit_base_head)
+    } else {
+        mac_of(conn, e.seq - 1)?
+    };
+    Ok(e.event == event.as_str()
+        && e.detail == detail
+        && crypto::ct_eq(&e.mac, &state.audit_head)
+        && prev.is_some_and(|p| {
+            crypto::ct_eq(
+                &entry_mac(k, &p, e.seq, e.at_ms, &e.event, &e.detail),
+                &e.mac,
+            )
+        }))
 }
 
 /// Re-MACs the whole log under `k_new` (a key rotation), after checking it

@@ -378,13 +378,79 @@ pub fn open(dir: &Dir, name: &str, create: bool) -> Result<Connection> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     let lock = dir.open_lock(MIGRATE_LOCK)?;
     crate::dir::lock_within(&lock, false, LOCK_WAIT)?;
-    let res = embedded::migrations::runner()
-        .set_grouped(true)
-        .run(&mut conn)
-        .map_err(|e| Error::Migration(e.to_string()));
+    // Nothing is written (not even refinery's history) into a schema Coffer
+    // did not make: a planted trigger would run on that write.
+    let res = check_schema(&conn, name, false).and_then(|()| {
+        embedded::migrations::runner()
+            .set_grouped(true)
+            .run(&mut conn)
+            .map(drop)
+            .map_err(|e| Error::Migration(e.to_string()))
+    });
     let _ = lock.unlock();
     res?;
+    check_schema(&conn, name, true)?;
     Ok(conn)
+}
+
+/// One object of a schema as SQLite stores it: type, name, table, SQL.
+type SchemaObject = (String, String, String, Option<String>);
+
+fn schema_of(conn: &Connection) -> Result<std::collections::BTreeSet<SchemaObject>> {
+    let mut st = conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema")?;
+    let set = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(set)
+}
+
+/// The schema after each migration (the first: an empty file), made once in
+/// memory by the same migrations.
+fn reference_schemas() -> &'static [std::collections::BTreeSet<SchemaObject>] {
+    static REF: std::sync::OnceLock<Vec<std::collections::BTreeSet<SchemaObject>>> =
+        std::sync::OnceLock::new();
+    REF.get_or_init(|| {
+        let mut conn = Connection::open_in_memory().expect("an in-memory database opens");
+        let mut out = vec![schema_of(&conn).expect("an empty schema reads")];
+        let versions: Vec<_> = embedded::migrations::runner()
+            .get_migrations()
+            .iter()
+            .map(|m| m.version())
+            .collect();
+        for v in versions {
+            embedded::migrations::runner()
+                .set_grouped(true)
+                .set_target(refinery::Target::Version(v))
+                .run(&mut conn)
+                .expect("Coffer's migrations run on an empty database");
+            out.push(schema_of(&conn).expect("the schema reads"));
+        }
+        out
+    })
+}
+
+/// Refuses an index whose schema is not exactly one Coffer's migrations make
+/// (`complete`: the newest; otherwise any step on the way). SQLite honours
+/// whatever a database file declares: a trigger (which runs on Coffer's own
+/// writes), an index or planner statistics that make two queries read
+/// different rows, a view. None of them is in Coffer's schema, so any of
+/// them is refused before the index is used.
+pub fn check_schema(conn: &Connection, name: &str, complete: bool) -> Result<()> {
+    let found = schema_of(conn)?;
+    let refs = reference_schemas();
+    let ok = if complete {
+        refs.last() == Some(&found)
+    } else {
+        refs.contains(&found)
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::FolderTampered {
+            entry: name.to_owned(),
+            problem: "holds tables, indexes or triggers Coffer did not make",
+        })
+    }
 }
 
 /// Whether this process has the file with identity `id` open under `path`

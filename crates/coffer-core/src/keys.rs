@@ -69,11 +69,6 @@ impl MasterKey {
     pub fn rekey_key(&self) -> Key32 {
         self.derive(b"coffer/v2/rekey")
     }
-    /// `K_seen`: authenticates this machine's record of the newest state it
-    /// saw (kept outside the vault folder).
-    pub fn seen_key(&self) -> Key32 {
-        self.derive(b"coffer/v2/seen-record")
-    }
 }
 
 #[cfg(test)]
@@ -89,7 +84,6 @@ mod tests {
             m.manifest_key(),
             m.audit_key(),
             m.fold_key(),
-            m.seen_key(),
             m.rekey_key(),
         ];
         for i in 0..ks.len() {

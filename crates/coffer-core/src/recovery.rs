@@ -27,11 +27,6 @@ impl RecoveryKey {
         RecoveryKey(crypto::random_array())
     }
 
-    /// A recovery key from its bytes (kept wrapped during a key rotation).
-    pub(crate) fn from_bytes(b: [u8; 32]) -> Self {
-        RecoveryKey(b)
-    }
-
     /// The key bytes, for the slot's HKDF.
     pub fn expose(&self) -> &[u8; 32] {
         &self.0

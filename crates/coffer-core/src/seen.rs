@@ -11,6 +11,11 @@
 //! record that is missing, unreadable, of another vault or failing its MAC
 //! counts as none (first use on this machine): an attacker who can delete it
 //! can only make this machine forget, never accept an older state as newer.
+//!
+//! `K_seen` is this machine's own: 32 random bytes in `key` beside the
+//! records (owner-only), made at first use. It is not derived from the vault's
+//! master key, so a key rotation (`rekey`) does not make the machine forget,
+//! and whoever holds an old master key still cannot forge a record here.
 
 use crate::crypto;
 use crate::fsutil;
@@ -84,17 +89,54 @@ fn mac(k: &Key32, body: &[u8]) -> [u8; 32] {
     crypto::hmac(k, &[b"coffer/v2/seen", body])
 }
 
+/// This machine's `K_seen` in `dir`, made (32 random bytes, owner-only, never
+/// replacing one that exists) at first use.
+fn machine_key(dir: &Path) -> Result<Key32> {
+    let path = dir.join("key");
+    if let Some(b) = fsutil::read_regular(&path, 32)? {
+        let k: [u8; 32] = b
+            .try_into()
+            .map_err(|_| crate::Error::Invalid("this machine's state key is damaged".into()))?;
+        return Ok(Key32::from_bytes(k));
+    }
+    let d = crate::dir::Dir::open(dir).map_err(crate::Error::io("opening the state folder"))?;
+    let mut t =
+        fsutil::TempFile::create_in(&d).map_err(crate::Error::io("creating the state key"))?;
+    let k: [u8; 32] = crypto::random_array();
+    std::io::Write::write_all(t.file(), &k).map_err(crate::Error::io("writing the state key"))?;
+    t.sync()
+        .map_err(crate::Error::io("writing the state key"))?;
+    // Two processes at once: the first link wins, the other reads it.
+    if !t
+        .try_persist_new(&d, "key")
+        .map_err(crate::Error::io("writing the state key"))?
+    {
+        return machine_key(dir);
+    }
+    Ok(Key32::from_bytes(k))
+}
+
+fn make_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(crate::Error::io("creating the folder of the state record"))
+}
+
 /// Reads the record of `vault_id` in `dir`; `None` if there is none that
 /// verifies.
-pub fn load(dir: &Path, vault_id: &[u8; 16], k: &Key32) -> Option<Seen> {
+pub fn load(dir: &Path, vault_id: &[u8; 16]) -> Option<Seen> {
     let bytes = fsutil::read_regular(&file(dir, vault_id), LEN as u64)
         .ok()
         .flatten()?;
     if bytes.len() != LEN || &bytes[..8] != MAGIC || bytes[8..24] != vault_id[..] {
         return None;
     }
+    let k = machine_key(dir).ok()?;
     let (b, m) = bytes.split_at(LEN - 32);
-    if !crypto::ct_eq(&mac(k, b), m) {
+    if !crypto::ct_eq(&mac(&k, b), m) {
         return None;
     }
     let u64_at = |i: usize| u64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
@@ -106,15 +148,11 @@ pub fn load(dir: &Path, vault_id: &[u8; 16], k: &Key32) -> Option<Seen> {
 }
 
 /// Writes the record (the folder is created, owner-only, if missing).
-pub fn store(dir: &Path, vault_id: &[u8; 16], k: &Key32, s: &Seen) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(crate::Error::io("creating the folder of the state record"))?;
+pub fn store(dir: &Path, vault_id: &[u8; 16], s: &Seen) -> Result<()> {
+    make_dir(dir)?;
+    let k = machine_key(dir)?;
     let mut bytes = body(vault_id, s);
-    let m = mac(k, &bytes);
+    let m = mac(&k, &bytes);
     bytes.extend_from_slice(&m);
     fsutil::write_atomic(&file(dir, vault_id), &bytes)
         .map_err(crate::Error::io("writing the state record"))
@@ -147,23 +185,27 @@ mod tests {
     #[test]
     fn a_record_round_trips_and_refuses_edits() {
         let t = tempfile::tempdir().unwrap();
-        let k = Key32::from_bytes([5; 32]);
         let id = [1u8; 16];
         let s = Seen {
             header_generation: 3,
             audit_seq: 42,
             audit_head: [9; 32],
         };
-        assert_eq!(load(t.path(), &id, &k), None);
-        store(t.path(), &id, &k, &s).unwrap();
-        assert_eq!(load(t.path(), &id, &k), Some(s));
-        assert_eq!(load(t.path(), &id, &Key32::from_bytes([6; 32])), None);
-        assert_eq!(load(t.path(), &[2; 16], &k), None);
+        assert_eq!(load(t.path(), &id), None);
+        store(t.path(), &id, &s).unwrap();
+        assert_eq!(load(t.path(), &id), Some(s));
+        assert_eq!(load(t.path(), &[2; 16]), None);
+        // Another machine's key: the record does not verify.
+        let key = t.path().join("key");
+        let mine = std::fs::read(&key).unwrap();
+        std::fs::write(&key, [7u8; 32]).unwrap();
+        assert_eq!(load(t.path(), &id), None);
+        std::fs::write(&key, &mine).unwrap();
         let p = file(t.path(), &id);
         let mut b = std::fs::read(&p).unwrap();
         b[35] ^= 1;
         std::fs::write(&p, &b).unwrap();
-        assert_eq!(load(t.path(), &id, &k), None);
+        assert_eq!(load(t.path(), &id), None);
     }
 
     #[test]

@@ -226,13 +226,15 @@ impl Vault {
         let folder = index::Folder::new(&master.fold_key());
         let old = read_old_index(&root, &k_manifest, &k_audit, &folder, &header.vault_id);
         let record = crate::seen::record_dir();
-        let k_seen = master.seen_key();
         let seen = record
             .as_deref()
-            .and_then(|d| crate::seen::load(d, &header.vault_id, &k_seen));
+            .and_then(|d| crate::seen::load(d, &header.vault_id));
         let mut conn = index::open(&root, REBUILD, true)?;
         let mut report = RepairReport {
             continued_log: old.as_ref().and_then(|o| o.end).map(|(n, _)| n),
+            old_record_broken: old.as_ref().is_some_and(|o| !o.record_ok),
+            listing_unknown: old.as_ref().is_none_or(|o| o.live.is_none()),
+            rotation_kept: false,
             not_listed_before: Vec::new(),
             recovered: Vec::new(),
             moved: Vec::new(),
@@ -240,6 +242,17 @@ impl Vault {
             failed: Vec::new(),
             old_index: None,
         };
+        // A rotation in progress: blobs already under the next key are read
+        // with it (its header opens with the passphrase), and the rotation is
+        // kept for `rekey` to finish. Repair never loses the only way to M'.
+        let rotation = old
+            .as_ref()
+            .and_then(|o| o.rotation.clone())
+            .filter(|h| Header::parse(h).map_or(true, |n| n.generation > header.generation));
+        let next = rotation.as_ref().and_then(|h| match unlocker {
+            Unlocker::Passphrase(_) => Header::parse(h).ok()?.unlock(unlocker).ok(),
+            Unlocker::Recovery(_) => None,
+        });
         let mut rows = Vec::new();
         let mut found = std::collections::HashSet::new();
         let mut entries = scan_blobs(&blobs)?;
@@ -277,7 +290,16 @@ impl Vault {
             }
             let res = f.open(&blobs).and_then(|file| {
                 let len = file.metadata().map_err(Error::io("reading a blob"))?.len();
-                let o = blob::decrypt(&master, &id, None, file, &mut io::sink(), progress)?;
+                let o = match blob::decrypt(&master, &id, None, file, &mut io::sink(), progress) {
+                    Ok(o) => o,
+                    Err(e) => match &next {
+                        Some(next) => {
+                            let again = f.open(&blobs)?;
+                            blob::decrypt(next, &id, None, again, &mut io::sink(), progress)?
+                        }
+                        None => return Err(e),
+                    },
+                };
                 Ok((o, len))
             });
             let (o, len) = match res {
@@ -327,12 +349,19 @@ impl Vault {
         {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut st = State::empty(header.generation);
-            match old.as_ref().and_then(|o| o.end) {
-                // The new log continues the old one: its first entry chains
-                // to the old log's last, which the record names as the base.
-                Some((seq, head)) => {
+            match old.as_ref().and_then(|o| o.end.map(|e| (o, e))) {
+                // The new log continues the old one: the old entries are
+                // copied as they are (each MAC still verifies from the old
+                // base), so the history, its deletions included, goes on.
+                Some((o, (seq, head))) => {
+                    for e in &o.entries {
+                        tx.execute(
+                            "INSERT INTO audit (seq, at_ms, event, detail, mac) VALUES (?1, ?2, ?3, ?4, ?5)",
+                            rusqlite::params![e.seq as i64, e.at_ms, e.event, e.detail, &e.mac[..]],
+                        )?;
+                    }
                     (st.audit_seq, st.audit_head) = (seq, head);
-                    (st.audit_base_seq, st.audit_base_head) = (seq, head);
+                    (st.audit_base_seq, st.audit_base_head) = o.base;
                 }
                 // A new log starts after the newest entry this machine saw,
                 // so that a repair never makes the vault look older than it
@@ -357,6 +386,9 @@ impl Vault {
                 }
             );
             audit::append(&tx, &k_audit, &mut st, Event::Repair, &detail)?;
+            if let Some(h) = &rotation {
+                tx.execute("INSERT INTO rekey (id, next_header) VALUES (1, ?1)", [h])?;
+            }
             index::put_state(&tx, &mut st, &k_manifest, &header.vault_id)?;
             tx.commit()?;
         }
@@ -370,6 +402,7 @@ impl Vault {
         drop(conn);
         crate::faults::point("repair:before-swap", dir);
         report.old_index = swap_in(&root, REBUILD)?;
+        report.rotation_kept = rotation.is_some();
         // Documents the previous index did not list (a deleted document whose
         // blob was kept, and brought back): shown, never silently restored.
         if let Some(o) = &old {
@@ -390,7 +423,7 @@ impl Vault {
         if let Some(d) = &record {
             let now = crate::seen::Seen::of(&st, header.generation);
             if seen.is_none_or(|p| crate::seen::older(&now, &p).is_none()) {
-                crate::seen::store(d, &header.vault_id, &k_seen, &now)?;
+                crate::seen::store(d, &header.vault_id, &now)?;
             }
         }
         let _ = lock.unlock();
@@ -415,6 +448,16 @@ struct OldIndex {
     /// Documents whose deletion an authentic entry of its log records (an
     /// entry whose MAC verifies is authentic even when the record is broken).
     deleted: std::collections::HashSet<[u8; 16]>,
+    /// Where its log started (the base its record names, or the start).
+    base: (u64, [u8; 32]),
+    /// Its whole log, when it verifies: copied into the new index, so the
+    /// history (deletions included) survives any number of repairs.
+    entries: Vec<audit::Entry>,
+    /// Whether its integrity record verified (if not, its newest log entries
+    /// cannot be vouched for: they may have been cut off).
+    record_ok: bool,
+    /// A key rotation in progress (the next header), kept across the repair.
+    rotation: Option<Vec<u8>>,
 }
 
 /// Reads the index in place, if it is one: `None` if it cannot be opened.
@@ -433,6 +476,9 @@ fn read_old_index(
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
     )
     .ok()?;
+    // Read only through the schema Coffer makes (a planted index, trigger
+    // or statistics table could make two reads disagree).
+    index::check_schema(&conn, INDEX_FILE, true).ok()?;
     let st = index::checked_state(&conn, k_manifest, vault_id).ok();
     let live = st
         .as_ref()
@@ -467,10 +513,17 @@ fn read_old_index(
     let ends_right = st
         .as_ref()
         .is_none_or(|s| s.audit_seq == seq && crypto::ct_eq(&s.audit_head, &prev));
+    let end = (whole && ends_right && seq > 0).then_some((seq, prev));
     Some(OldIndex {
-        end: (whole && ends_right && seq > 0).then_some((seq, prev)),
+        end,
         live,
         deleted,
+        base: st
+            .as_ref()
+            .map_or((0, [0u8; 32]), |s| (s.audit_base_seq, s.audit_base_head)),
+        entries: if end.is_some() { entries } else { Vec::new() },
+        record_ok: st.is_some(),
+        rotation: rekey::stored_header(&conn),
     })
 }
 

@@ -187,6 +187,15 @@ pub struct RepairReport {
     /// Where the old audit log ended, when the new log continues it (the old
     /// index was readable and verified); `None` when a new log was started.
     pub continued_log: Option<u64>,
+    /// The old index's integrity record did not verify: its newest log
+    /// entries cannot be vouched for (they may have been cut off).
+    pub old_record_broken: bool,
+    /// The documents the old index listed could not be told (its record or
+    /// manifest failed): only deletions its log records are named below.
+    pub listing_unknown: bool,
+    /// A key rotation was in progress and is kept: `coffer rekey` (with the
+    /// passphrase) finishes it.
+    pub rotation_kept: bool,
     /// Recovered documents that the old index did not list, or whose
     /// deletion its audit log records (a deleted document whose blob was
     /// kept and has come back); empty when the old index could not be read.
@@ -363,7 +372,6 @@ impl Vault {
             Some(d) => crate::seen::store(
                 d,
                 &self.header.vault_id,
-                &self.master.seen_key(),
                 &crate::seen::Seen::of(st, self.header.generation),
             ),
             None => Ok(()),

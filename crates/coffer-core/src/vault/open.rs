@@ -101,6 +101,11 @@ pub(super) fn remove_own_temp_files(dirs: &[&Dir]) -> Result<()> {
     Ok(())
 }
 
+/// The detail of the audit entry that records a schema upgrade.
+fn upgrade_detail(header_generation: u64) -> String {
+    format!("manifest=2;header_generation={header_generation}")
+}
+
 /// Failed unlocks kept at most (each is one small row).
 const MAX_FAILED_UNLOCKS: i64 = 10_000;
 /// Failed unlocks chained into the audit log one by one; more are summed up.
@@ -322,20 +327,32 @@ impl Vault {
         };
         let vault_id = header.vault_id;
         let (mut header, mut master) = (header, master);
-        let mut pending = rekey::load(&conn, &master);
-        if let Some(p) = pending.take_if(|p| {
-            index::state(&conn)
-                .ok()
-                .flatten()
-                .is_some_and(|s| s.verifies(&p.next.manifest_key(), &vault_id))
-        }) {
-            // A key rotation committed its index but died before its header:
-            // put the next header in place and go on with the next key.
-            fsutil::write_atomic_in(&root, HEADER_FILE, &p.header)
-                .map_err(Error::io("writing the vault header"))?;
-            warn!("finished a key rotation's last step");
-            header = Header::parse(&p.header)?;
-            master = p.next;
+        let mut pending = None;
+        let mut stale_row = false;
+        match rekey::load(&conn, &header, unlocker) {
+            rekey::Row::None => {}
+            rekey::Row::Stale => stale_row = true,
+            rekey::Row::Pending(mut p) => {
+                let committed = p.next.as_ref().is_some_and(|n| {
+                    !p.switched
+                        && index::state(&conn)
+                            .ok()
+                            .flatten()
+                            .is_some_and(|s| s.verifies(&n.manifest_key(), &vault_id))
+                });
+                if committed {
+                    // A key rotation committed its index but died before its
+                    // header: put the next header in place and go on with
+                    // the next key (the recovery slot is `rekey`'s last step).
+                    fsutil::write_atomic_in(&root, HEADER_FILE, &p.header)
+                        .map_err(Error::io("writing the vault header"))?;
+                    warn!("finished a key rotation's header step");
+                    header = Header::parse(&p.header)?;
+                    master = p.next.take().expect("checked above");
+                    p.switched = true;
+                }
+                pending = Some(p);
+            }
         }
         let k_manifest = master.manifest_key();
         let k_audit = master.audit_key();
@@ -344,24 +361,52 @@ impl Vault {
         let mut older = None;
         let integrity = {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut upgraded = false;
             let checked = index::checked_state(&tx, &k_manifest, &vault_id).and_then(|mut st| {
+                if st.version == 1 {
+                    // A schema-1 record is accepted only from an index no
+                    // newer Coffer has touched: the upgrade below moves the
+                    // header's generation on, so a schema-1 record kept from
+                    // before it (with its forgeable digest) no longer fits.
+                    if st.header_generation != header.generation || !alone {
+                        return Err(Error::IndexTampered(
+                            "a schema-1 record older than its header (an old copy of the index), or a first open after the upgrade while another process holds the vault",
+                        ));
+                    }
+                    index::upgrade_digest(&tx, &folder, &mut st)?;
+                    upgraded = true;
+                }
                 // The rows must be the set the record signed, before
                 // anything is shown or written.
-                index::upgrade_digest(&tx, &folder, &mut st)?;
                 index::check_manifest(&tx, &folder, &st)?;
                 Ok(st)
             });
             match checked {
                 Ok(mut st) => {
+                    if header.generation + 1 == st.header_generation
+                        && audit::newest_is(
+                            &tx,
+                            &k_audit,
+                            &st,
+                            Event::Upgrade,
+                            &upgrade_detail(st.header_generation),
+                        )?
+                    {
+                        // An upgrade committed its index but died before its
+                        // header: write the header's new generation now.
+                        header.generation += 1;
+                        let bytes = header.seal(&master);
+                        fsutil::write_atomic_in(&root, HEADER_FILE, &bytes)
+                            .map_err(Error::io("writing the vault header"))?;
+                    }
                     if header.generation < st.header_generation {
                         return Err(Error::HeaderTampered(
                             "it is older than the index (rolled back)",
                         ));
                     }
-                    let k_seen = master.seen_key();
                     let seen = record
                         .as_deref()
-                        .and_then(|d| crate::seen::load(d, &vault_id, &k_seen));
+                        .and_then(|d| crate::seen::load(d, &vault_id));
                     let disk = crate::seen::Seen::of(&st, header.generation);
                     older = seen.and_then(|s| crate::seen::older(&disk, &s));
                     if let Some(o) = older {
@@ -372,20 +417,29 @@ impl Vault {
                         );
                     } else {
                         st.header_generation = header.generation;
-                        if pending.is_none() {
-                            // A rotation row this key cannot open: finished
-                            // (its last step) or planted. Nothing needs it.
+                        if stale_row {
+                            // The header is past this rotation: it finished.
                             tx.execute("DELETE FROM rekey", [])?;
                         }
                         chain_failed_unlocks(&tx, &k_audit, &mut st)?;
                         audit::append(&tx, &k_audit, &mut st, event, "")?;
+                        if upgraded {
+                            st.header_generation = header.generation + 1;
+                            let d = upgrade_detail(st.header_generation);
+                            audit::append(&tx, &k_audit, &mut st, Event::Upgrade, &d)?;
+                        }
                         index::put_state(&tx, &mut st, &k_manifest, &vault_id)?;
                         tx.commit()?;
+                        if upgraded {
+                            header.generation += 1;
+                            let bytes = header.seal(&master);
+                            fsutil::write_atomic_in(&root, HEADER_FILE, &bytes)
+                                .map_err(Error::io("writing the vault header"))?;
+                        }
                         if let Some(d) = &record {
                             crate::seen::store(
                                 d,
                                 &vault_id,
-                                &k_seen,
                                 &crate::seen::Seen::of(&st, header.generation),
                             )?;
                         }

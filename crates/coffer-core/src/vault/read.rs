@@ -107,11 +107,12 @@ impl Vault {
         // A blob under the next key was made by this rotation (no one else
         // holds that key); its row may lag it by one write after a crash, so
         // its header hash is not required to match (its size still is).
-        let (master, expected) = match &self.pending {
-            Some(p) => {
+        let next = self.pending.as_ref().and_then(|p| p.next.as_ref());
+        let (master, expected) = match next {
+            Some(next) => {
                 let mut peek = self.open_blob(&id.0)?.ok_or_else(missing)?;
                 match blob::BlobHeader::read_from(&mut peek) {
-                    Ok(h) if h.open(&p.next, Some(&id.0)).is_ok() => (&p.next, None),
+                    Ok(h) if h.open(next, Some(&id.0)).is_ok() => (next, None),
                     _ => (&self.master, Some(&r.header_hash)),
                 }
             }
@@ -185,7 +186,7 @@ impl Vault {
     /// Refuses an export before any byte is written when the index cannot
     /// record it (its integrity check failed, or the vault is older than this
     /// machine saw): an export must be audited.
-    fn writable(&self) -> Result<()> {
+    pub(super) fn writable(&self) -> Result<()> {
         self.readable()?;
         match self.older {
             Some(o) => Err(Error::RolledBack {

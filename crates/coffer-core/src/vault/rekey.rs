@@ -7,82 +7,94 @@
 //! Crash-safe and resumable, with the vault held exclusively throughout:
 //!
 //! ```text
-//! start   one transaction stores the rotation: AEAD[K_rekey, nonce, aad](M' || RK')
-//!         with aad = "coffer/v2/rekey" || vault_id || SHA-256(H'), and H', the
-//!         next header (passphrase and recovery slots for M', generation + 1),
-//!         sealed under M'.
+//! start   one transaction stores H', the next header: generation + 1, one
+//!         passphrase slot wrapping M' under the current passphrase, sealed
+//!         under M'. M' is kept nowhere else: whoever holds a key the rotation
+//!         revokes (M, the recovery key, an old header) cannot learn it; the
+//!         passphrase, which the rotation keeps, opens it.
 //! phase 1 each document: decrypted under M and re-encrypted under M' (a new
 //!         salt, the current name and tags), streamed in memory; the new blob
 //!         replaces the old by rename; then its row (still under M's keys) is
-//!         updated. Readers meanwhile open a blob under whichever of M and M'
-//!         its key commitment names.
+//!         updated. Readers unlocking with the passphrase open H' too and read
+//!         a blob under whichever of M and M' its key commitment names.
 //! phase 2 one transaction moves the index to M': every row's metadata
 //!         re-sealed and entry MAC recomputed, the digest folded under K'_fold,
 //!         the audit log re-MACed under K'_audit and a `rekey` entry appended,
 //!         the record signed under K'_manifest.
-//! phase 3 H' is written over the header, the rotation row removed.
+//! phase 3 H' is written over the header; then a recovery slot for a new
+//!         recovery key RK' is added (generation + 1 again), RK' is shown, and
+//!         the rotation's row removed.
 //! ```
 //! A process that dies anywhere leaves a vault that opens: before phase 2
-//! commits, with the old header (blobs already rotated are read with M');
-//! after it, the old header's unlock sees that the record verifies under M'
-//! and puts H' in place itself. `coffer rekey` again finishes the rotation
-//! (the same M' and RK', from the stored row). The phase column is never
-//! trusted: only a record that verifies under M' moves the header forward.
+//! commits, with the old header; after it, an unlock with the passphrase
+//! finds the record verifying under M' and writes H' itself. `coffer rekey`
+//! again finishes the rotation. The row is removed only once the header is
+//! past it (its generation lower than the header's); a row that cannot be
+//! read is never removed by Coffer (it may hold the only way to M').
 
 use super::*;
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use zeroize::Zeroizing;
 
-/// A rotation in progress: the next master key, recovery key and header.
+/// A rotation in progress.
 pub(super) struct Pending {
-    pub(super) next: MasterKey,
-    rk: RecoveryKey,
+    /// M', when the passphrase opened H' (a recovery-key unlock cannot).
+    pub(super) next: Option<MasterKey>,
+    /// H' as stored.
     pub(super) header: Vec<u8>,
+    /// The index and header are already under M' (the last step remains:
+    /// the recovery slot).
+    pub(super) switched: bool,
 }
 
-fn aad(vault_id: &[u8; 16], next_header: &[u8]) -> Vec<u8> {
-    let mut a = b"coffer/v2/rekey".to_vec();
-    a.extend_from_slice(vault_id);
-    a.extend_from_slice(&crypto::sha256(&[next_header]));
-    a
-}
-
-/// The rotation stored in the index, if its row opens under `master` and
-/// names a header of this vault sealed under the next key. Anything else
-/// (no row, a planted or stale row) is `None`.
-pub(super) fn load(conn: &Connection, master: &MasterKey) -> Option<Pending> {
+/// The next header stored in the index, if any.
+pub(super) fn stored_header(conn: &Connection) -> Option<Vec<u8>> {
     use rusqlite::OptionalExtension;
-    let (nonce, wrapped, header): (Vec<u8>, Vec<u8>, Vec<u8>) = conn
-        .query_row(
-            "SELECT nonce, wrapped, next_header FROM rekey WHERE id = 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()
-        .ok()??;
-    let nonce: [u8; 12] = nonce.try_into().ok()?;
-    let pt = Zeroizing::new(crypto::open(
-        &master.rekey_key(),
-        nonce,
-        &aad(master.vault_id(), &header),
-        &wrapped,
-    )?);
-    if pt.len() != 64 {
-        return None;
+    conn.query_row("SELECT next_header FROM rekey WHERE id = 1", [], |r| {
+        r.get(0)
+    })
+    .optional()
+    .ok()?
+}
+
+/// What the stored rotation row means against the header in place.
+pub(super) enum Row {
+    /// No row.
+    None,
+    /// A row the header is past (the rotation finished): safe to remove.
+    Stale,
+    /// A rotation in progress or awaiting its last step.
+    Pending(Pending),
+}
+
+/// Reads the rotation row against `header`; opens H' with `unlocker` when it
+/// is a passphrase (one Argon2id derivation).
+pub(super) fn load(conn: &Connection, header: &Header, unlocker: &Unlocker<'_>) -> Row {
+    let Some(bytes) = stored_header(conn) else {
+        return Row::None;
+    };
+    let Ok(next) = Header::parse(&bytes) else {
+        // Unreadable: kept (never removed by Coffer), a rotation whose key
+        // is unknown.
+        return Row::Pending(Pending {
+            next: None,
+            header: bytes,
+            switched: false,
+        });
+    };
+    if next.vault_id != header.vault_id || next.generation < header.generation {
+        return Row::Stale;
     }
-    let mut k = Zeroizing::new([0u8; 32]);
-    k.copy_from_slice(&pt[..32]);
-    let next = MasterKey::new(*master.vault_id(), Key32::from_bytes(*k));
-    k.copy_from_slice(&pt[32..]);
-    let rk = RecoveryKey::from_bytes(*k);
-    let h = Header::parse(&header).ok()?;
-    let mut check = h.clone();
-    check.seal(&next);
-    if h.vault_id != *master.vault_id() || !crypto::ct_eq(&check.mac, &h.mac) {
-        return None;
-    }
-    Some(Pending { next, rk, header })
+    let next_key = match unlocker {
+        Unlocker::Passphrase(_) => next.unlock(unlocker).ok(),
+        Unlocker::Recovery(_) => None,
+    };
+    Row::Pending(Pending {
+        next: next_key,
+        header: bytes,
+        switched: next.generation == header.generation,
+    })
 }
 
 /// Sends what it is given, a buffer at a time, to a [`PipeReader`].
@@ -141,13 +153,7 @@ impl Vault {
         pass: &Passphrase,
         progress: &mut dyn FnMut(u64),
     ) -> Result<RecoveryKey> {
-        self.readable()?;
-        if let Some(o) = self.older {
-            return Err(Error::RolledBack {
-                now: o.now,
-                seen: o.seen,
-            });
-        }
+        self.writable()?;
         self.check_passphrase(pass)?;
         // No other process may read blobs while they change keys.
         self._lock.try_lock().map_err(|_| Error::InUse)?;
@@ -165,22 +171,49 @@ impl Vault {
         if self.pending.is_none() {
             self.start_rekey(pass)?;
         }
-        for id in index::live_ids(&self.conn)? {
-            self.rekey_one(&id, progress)?;
+        let p = self.pending.as_mut().expect("a rotation is pending");
+        if !p.switched {
+            if p.next.is_none() {
+                p.next = Some(Header::parse(&p.header)?.unlock(&Unlocker::Passphrase(pass))?);
+            }
+            for id in index::live_ids(&self.conn)? {
+                self.rekey_one(&id, progress)?;
+            }
+            self.switch_to_next()?;
+            crate::faults::point("rekey:after-switch", self.dir());
+            let p = self.pending.take().expect("a rotation is pending");
+            // Phase 3, first step: the next header; the vault is under M'.
+            fsutil::write_atomic_in(&self.dirs.root, HEADER_FILE, &p.header)
+                .map_err(Error::io("writing the vault header"))?;
+            let next = p.next.expect("opened above");
+            self.adopt_keys(Header::parse(&p.header)?, next);
         }
-        self.switch_to_next()?;
-        crate::faults::point("rekey:after-switch", self.dir());
-        let p = self.pending.take().expect("a rotation is pending");
-        // Phase 3: the next header; from here on the vault is under M'.
-        fsutil::write_atomic_in(&self.dirs.root, HEADER_FILE, &p.header)
+        self.pending = None;
+        // Last step: a recovery slot for a new recovery key (generation + 1),
+        // then the row goes.
+        let rk = RecoveryKey::generate();
+        let mut h = self.header.clone();
+        h.slots
+            .retain(|s| matches!(s.kind, SlotKind::Passphrase(_)));
+        h.slots.push(Slot::wrap(
+            &h.vault_id,
+            SlotKind::Recovery,
+            &Unlocker::Recovery(&rk),
+            &self.master,
+        )?);
+        h.generation += 1;
+        let bytes = h.seal(&self.master);
+        fsutil::write_atomic_in(&self.dirs.root, HEADER_FILE, &bytes)
             .map_err(Error::io("writing the vault header"))?;
-        self.adopt_keys(Header::parse(&p.header)?, p.next);
+        let generation = h.generation;
+        self.header = h;
         self.write(|tx, st, v| {
+            st.header_generation = generation;
             tx.execute("DELETE FROM rekey", [])?;
             audit::append(tx, &v.k_audit, st, Event::Rekey, "done")
         })?;
         info!("key rotation finished");
-        Ok(p.rk)
+        Ok(rk)
     }
 
     /// Takes `header` and `master` as this vault's, with every derived key.
@@ -196,7 +229,6 @@ impl Vault {
     fn start_rekey(&mut self, pass: &Passphrase) -> Result<()> {
         let vault_id = self.header.vault_id;
         let next = MasterKey::generate(vault_id);
-        let rk = RecoveryKey::generate();
         let params = self
             .header
             .slots
@@ -209,42 +241,28 @@ impl Vault {
         let mut h = Header {
             vault_id,
             generation: self.header.generation + 1,
-            slots: vec![
-                Slot::wrap(
-                    &vault_id,
-                    SlotKind::Passphrase(params),
-                    &Unlocker::Passphrase(pass),
-                    &next,
-                )?,
-                Slot::wrap(
-                    &vault_id,
-                    SlotKind::Recovery,
-                    &Unlocker::Recovery(&rk),
-                    &next,
-                )?,
-            ],
+            slots: vec![Slot::wrap(
+                &vault_id,
+                SlotKind::Passphrase(params),
+                &Unlocker::Passphrase(pass),
+                &next,
+            )?],
             mac: [0; 32],
         };
         let header = h.seal(&next);
-        let nonce: [u8; 12] = crypto::random_array();
-        let mut both = Zeroizing::new(Vec::with_capacity(64));
-        both.extend_from_slice(next.key().expose());
-        both.extend_from_slice(rk.expose());
-        let wrapped = crypto::seal(
-            &self.master.rekey_key(),
-            nonce,
-            &aad(&vault_id, &header),
-            &both,
-        );
         self.write(|tx, st, v| {
             tx.execute(
-                "INSERT INTO rekey (id, phase, nonce, wrapped, next_header) VALUES (1, 1, ?1, ?2, ?3)
-                 ON CONFLICT(id) DO UPDATE SET phase = 1, nonce = ?1, wrapped = ?2, next_header = ?3",
-                rusqlite::params![&nonce[..], wrapped, header],
+                "INSERT INTO rekey (id, next_header) VALUES (1, ?1)
+                 ON CONFLICT(id) DO UPDATE SET next_header = ?1",
+                [&header],
             )?;
             audit::append(tx, &v.k_audit, st, Event::Rekey, "start")
         })?;
-        self.pending = Some(Pending { next, rk, header });
+        self.pending = Some(Pending {
+            next: Some(next),
+            header,
+            switched: false,
+        });
         Ok(())
     }
 
@@ -252,6 +270,10 @@ impl Vault {
     /// left as it is, its row brought up to date).
     fn rekey_one(&self, id: &[u8; 16], progress: &mut dyn FnMut(u64)) -> Result<()> {
         let p = self.pending.as_ref().expect("a rotation is pending");
+        let next = p
+            .next
+            .as_ref()
+            .expect("the next key is open during phase 1");
         let doc = DocumentId(*id);
         let (row, meta) = self.checked_row(&doc)?;
         let h = crypto::hex(id);
@@ -264,7 +286,7 @@ impl Vault {
             reason: "its blob is missing",
         })?;
         let head = blob::BlobHeader::read_from(&mut f).map_err(|e| e.with_id(id))?;
-        let (header_hash, blob_len) = if head.open(&p.next, Some(id)).is_ok() {
+        let (header_hash, blob_len) = if head.open(next, Some(id)).is_ok() {
             if head.hash() == row.header_hash {
                 return Ok(());
             }
@@ -275,7 +297,7 @@ impl Vault {
                 reason: "its blob is missing",
             })?;
             let len = f.metadata().map_err(Error::io("reading a blob"))?.len();
-            let o = blob::decrypt(&p.next, id, None, f, &mut io::sink(), &mut |_| {})?;
+            let o = blob::decrypt(next, id, None, f, &mut io::sink(), &mut |_| {})?;
             if o.size != row.size {
                 return Err(Error::Corrupt {
                     id: h,
@@ -302,7 +324,7 @@ impl Vault {
                     buf: Zeroizing::new(Vec::new()),
                     pos: 0,
                 };
-                let sealed = blob::encrypt(&p.next, *id, &meta, src, tmp.file(), progress);
+                let sealed = blob::encrypt(next, *id, &meta, src, tmp.file(), progress);
                 (
                     reader.join().expect("the decrypting thread does not panic"),
                     sealed,
@@ -342,12 +364,16 @@ impl Vault {
     /// Phase 2: the index moves to the next key in one transaction.
     fn switch_to_next(&self) -> Result<()> {
         let p = self.pending.as_ref().expect("a rotation is pending");
+        let next = p
+            .next
+            .as_ref()
+            .expect("the next key is open during phase 2");
         let next_header = Header::parse(&p.header)?;
         let vault_id = self.header.vault_id;
-        let (km, ka) = (p.next.manifest_key(), p.next.audit_key());
+        let (km, ka) = (next.manifest_key(), next.audit_key());
         let (folder, sealer) = (
-            index::Folder::new(&p.next.fold_key()),
-            MetaSealer::new(&p.next.metadata_key()),
+            index::Folder::new(&next.fold_key()),
+            MetaSealer::new(&next.metadata_key()),
         );
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let mut st = index::checked_state(&tx, &self.k_manifest, &vault_id)?;
@@ -374,7 +400,6 @@ impl Vault {
         (st.audit_seq, st.audit_head) = audit::remac(&tx, &self.k_audit, &ka, &st)?;
         st.header_generation = next_header.generation;
         audit::append(&tx, &ka, &mut st, Event::Rekey, "switched")?;
-        tx.execute("UPDATE rekey SET phase = 2", [])?;
         index::put_state(&tx, &mut st, &km, &vault_id)?;
         tx.commit()?;
         Ok(())

@@ -627,13 +627,162 @@ fn a_rotation_that_dies_at_either_seam_resumes() {
         let v = Vault::unlock(&dir, &pw()).unwrap();
         assert_eq!(read(&v, &b).unwrap(), b"bravo", "{seam}");
         if seam == "rekey:after-switch" {
-            assert!(!v.rekey_pending(), "the next header was put in place");
+            // The unlock put the next header in place; the recovery slot
+            // (the last step) is still to come.
+            assert!(v.rekey_pending());
+            assert_eq!(
+                v.header.slots.len(),
+                1,
+                "the next header, passphrase slot only"
+            );
         }
         drop(v);
     }
     let mut v = Vault::unlock(&dir, &pw()).unwrap();
     v.rekey(&pw(), &mut |_| {}).unwrap();
+    assert!(!v.rekey_pending());
+    assert_eq!(v.header.slots.len(), 2, "passphrase and recovery slots");
     assert_eq!(read(&v, &a).unwrap(), vec![1u8; 3 * CHUNK_SIZE + 5]);
+    let rep = v.verify(&mut |_| {}).unwrap();
+    assert!(rep.ok, "{:?}", rep.problems);
+}
+
+/// The next master key is never stored under a key the rotation revokes: an
+/// index copied mid-rotation, with the old header and the old recovery key
+/// (or the old master key), does not give the next master key away. Only the
+/// passphrase opens the stored next header.
+#[test]
+fn a_copy_taken_mid_rotation_does_not_give_the_next_key_away() {
+    let (t, v, rk) = new_vault();
+    let dir = t.path().join("v");
+    add(&v, "a.bin", b"alpha");
+    drop(v);
+    crate::faults::Crash::at("rekey:after-blob", &dir);
+    let d = dir.clone();
+    let _ = std::thread::spawn(move || {
+        let mut v = Vault::unlock(&d, &pw()).unwrap();
+        v.rekey(&pw(), &mut |_| {}).map(drop)
+    })
+    .join();
+    let v = Vault::unlock_with_recovery(&dir, &rk).unwrap();
+    let next = rekey::stored_header(&v.conn).unwrap();
+    let h = Header::parse(&next).unwrap();
+    assert_eq!(h.slots.len(), 1, "no recovery slot in the next header");
+    assert!(h.unlock(&Unlocker::Recovery(&rk)).is_err());
+    // The stored row holds nothing else: the next header is the whole of it.
+    let cols: i64 = v
+        .conn
+        .query_row("SELECT count(*) FROM pragma_table_info('rekey')", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(cols, 2);
+    // A planted or damaged row is never removed by an unlock.
+    v.conn
+        .execute("UPDATE rekey SET next_header = x'00'", [])
+        .unwrap();
+    drop(v);
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(rekey::stored_header(&v.conn).is_some());
+}
+
+/// Writes the schema-1 record a Coffer before the fold would have kept for
+/// this index: plain XOR of the entry MACs, `coffer/v1/state`, version 1.
+fn plant_schema1_record(v: &Vault) -> State {
+    let mut st = index::state(&v.conn).unwrap().unwrap();
+    let mut digest = [0u8; 32];
+    index::for_each_live(&v.conn, |r| {
+        for (d, m) in digest.iter_mut().zip(r.entry_mac) {
+            *d ^= m;
+        }
+        Ok(())
+    })
+    .unwrap();
+    st.version = 1;
+    st.digest = digest;
+    st.audit_base_seq = 0;
+    st.audit_base_head = [0; 32];
+    st.mac = st.compute_mac(&v.k_manifest, &v.header.vault_id);
+    v.conn
+        .execute(
+            "UPDATE vault_state SET version = 1, manifest_digest = ?1, mac = ?2",
+            rusqlite::params![&st.digest[..], &st.mac[..]],
+        )
+        .unwrap();
+    st
+}
+
+/// A vault from before the fold opens once, is upgraded (the header's
+/// generation moves on), and a schema-1 record kept from before the upgrade
+/// (whose plain-XOR digest the GF(2) forgery defeats) is refused afterwards.
+#[test]
+fn a_schema1_record_is_upgraded_once_and_never_accepted_again() {
+    let (t, v, _) = new_vault();
+    let dir = t.path().join("v");
+    add(&v, "a.txt", b"a");
+    let gen_before = v.header.generation;
+    let old = plant_schema1_record(&v);
+    drop(v);
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(v.integrity_problem().is_none());
+    assert_eq!(v.header.generation, gen_before + 1);
+    let st = index::state(&v.conn).unwrap().unwrap();
+    assert_eq!((st.version, st.header_generation), (2, gen_before + 1));
+    let (entries, status) = v.audit_log().unwrap();
+    assert!(status.ok, "{status:?}");
+    assert!(entries.iter().any(|e| e.event == "upgrade"));
+    // Put the kept schema-1 record back (the downgrade).
+    v.conn
+        .execute(
+            "UPDATE vault_state SET version = 1, header_generation = ?1, doc_count = ?2,
+             manifest_digest = ?3, audit_seq = ?4, audit_head = ?5, mac = ?6",
+            rusqlite::params![
+                old.header_generation as i64,
+                old.doc_count as i64,
+                &old.digest[..],
+                old.audit_seq as i64,
+                &old.audit_head[..],
+                &old.mac[..]
+            ],
+        )
+        .unwrap();
+    drop(v);
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(
+        v.integrity_problem().is_some(),
+        "a schema-1 record older than its header"
+    );
+    assert_eq!(v.list(None).unwrap_err().code(), "index_tampered");
+}
+
+/// A repair during an unfinished rotation keeps the rotation (the next
+/// header, the only way to the next key) and reads blobs already under the
+/// next key with it; `rekey` then finishes.
+#[test]
+fn a_repair_during_a_rotation_keeps_it() {
+    let (t, v, _) = new_vault();
+    let dir = t.path().join("v");
+    let ids: Vec<_> = (0..3)
+        .map(|i| add(&v, &format!("d{i}"), format!("doc {i}").as_bytes()))
+        .collect();
+    drop(v);
+    crate::faults::Crash::at("rekey:after-blob", &dir);
+    let d = dir.clone();
+    let _ = std::thread::spawn(move || {
+        let mut v = Vault::unlock(&d, &pw()).unwrap();
+        v.rekey(&pw(), &mut |_| {}).map(drop)
+    })
+    .join();
+    let r = Vault::repair(&dir, &Unlocker::Passphrase(&pw()), &mut |_| {}).unwrap();
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert_eq!(r.recovered.len(), 3);
+    assert!(r.rotation_kept);
+    let mut v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(v.rekey_pending());
+    v.rekey(&pw(), &mut |_| {}).unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(read(&v, id).unwrap(), format!("doc {i}").as_bytes());
+    }
     let rep = v.verify(&mut |_| {}).unwrap();
     assert!(rep.ok, "{:?}", rep.problems);
 }

@@ -366,9 +366,9 @@ impl Vault {
         progress: &mut dyn FnMut(u64),
         done_reading: impl FnOnce(&mut R) -> Result<()>,
     ) -> Result<Staged> {
-        if let Some(why) = self.integrity {
-            return Err(Error::IndexTampered(why));
-        }
+        // Refused before anything is written: an index that cannot record
+        // the document (integrity failed, or older than this machine saw).
+        self.writable()?;
         let id = DocumentId::random();
         let m = Metadata {
             media_type: meta::guess_media_type(&name).into(),
@@ -467,9 +467,10 @@ impl Vault {
     ///
     /// - a row left pending whose blob is in place: the blob was linked only
     ///   once complete and flushed, so it is adopted (made live, audited as
-    ///   an `add` after an interruption) if it decrypts, never deleted; an
-    ///   old copy of the index that shows a reported document as pending
-    ///   cannot make Coffer delete it;
+    ///   an `add` after an interruption) if it decrypts and the log records no
+    ///   deletion of it, and never deleted; an old copy of the index that
+    ///   shows a reported document as pending cannot make Coffer delete it,
+    ///   and a planted pending row cannot bring a deleted document back;
     /// - a row left deleting: its blob is removed only if the audit log holds
     ///   the `delete` entry for it (with a valid MAC), so a planted row cannot
     ///   remove a blob; otherwise the blob stays, and `verify` reports it.
@@ -485,7 +486,9 @@ impl Vault {
                 Some(s) => s.check_file(&h, u64::MAX)?,
                 None => false,
             };
-            if *state == index::PENDING && present {
+            // A document whose deletion the log records is never adopted
+            // back (a planted pending row over a kept blob).
+            if *state == index::PENDING && present && !self.deletion_recorded(id)? {
                 if self.adopt(id).is_ok() {
                     continue;
                 }
