@@ -108,6 +108,26 @@
     return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
   }
 
+  // Every call this hook passes is bound, inside the encrypted payload, to
+  // its command, this page's session (new at every load) and its turn. Rust
+  // admits each binding once and never a replaced session, so a ciphertext
+  // replayed under the same or another command, an empty body (which Tauri
+  // never decrypts) or a hand-made message is refused.
+  var BINDING = '__call';
+  var session = (function () {
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    var h = '';
+    for (var i = 0; i < b.length; i++) h += (b[i] < 16 ? '0' : '') + b[i].toString(16);
+    return h;
+  })();
+  var turn = 0;
+  function bind(cmd, payload) {
+    turn += 1;
+    payload[BINDING] = { cmd: cmd, session: session, seq: turn };
+    return payload;
+  }
+
   function hook(msg) {
     var why;
     try {
@@ -122,13 +142,13 @@
       // A fresh message holding only what the policy lists.
       var payload = {};
       Object.keys(policy.commands[cmd].args).forEach(function (k) { payload[k] = msg.payload[k]; });
-      return { cmd: cmd, callback: callback, error: error, payload: payload, options: undefined };
+      return { cmd: cmd, callback: callback, error: error, payload: bind(cmd, payload), options: undefined };
     }
     return {
       cmd: REPORT,
       callback: callback,
       error: error,
-      payload: { command: reportName(cmd), reason: why },
+      payload: bind(REPORT, { command: reportName(cmd), reason: why }),
       options: undefined,
     };
   }

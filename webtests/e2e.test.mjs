@@ -203,6 +203,11 @@ test('a compromised UI gets nothing through, and every call still settles', asyn
     out.replayDelete = await settle(raw('delete_document', msg.payload));
     out.replayExport = await settle(raw('export_document', msg.payload));
     out.replayFs = await settle(raw('plugin:fs|read_file', msg.payload));
+    // The same ciphertext again, under its own command (it would undo a
+    // later rename), and empty bodies, which Tauri never decrypts.
+    out.replaySame = await settle(raw('rename_document', msg.payload));
+    out.emptyLock = await settle(raw('lock', undefined));
+    out.emptyStatus = await settle(raw('vault_status', undefined));
     return out;
   `);
   assert.ok(!r.thrown, r.thrown);
@@ -222,6 +227,12 @@ test('a compromised UI gets nothing through, and every call still settles', asyn
   // Replayed ciphertext under another command: Rust's own policy check.
   assert.equal(r.replayDelete.e?.code, 'blocked', JSON.stringify(r.replayDelete));
   assert.equal(r.replayExport.e?.code, 'blocked', JSON.stringify(r.replayExport));
+  // Bound to its command and its turn: the same command refuses it too, and
+  // so does every command for an empty body (the vault stays unlocked).
+  assert.equal(r.replaySame.e?.code, 'blocked', JSON.stringify(r.replaySame));
+  assert.equal(r.emptyLock.e?.code, 'blocked', JSON.stringify(r.emptyLock));
+  assert.equal(r.emptyStatus.e?.code, 'blocked', JSON.stringify(r.emptyStatus));
+  assert.equal(await s.exec('return document.getElementById("screen-main").hidden'), false, 'still unlocked');
   assert.equal(r.legit.ok, true, JSON.stringify(r.legit));
 
   // The vault is intact: same documents (one renamed by the legitimate call).

@@ -11,7 +11,8 @@ const here = new URL('../dist-isolation/', import.meta.url);
 const policyJson = JSON.parse(readFileSync(new URL('../policy/ipc.json', import.meta.url), 'utf8'));
 
 function loadHook() {
-  const ctx = vm.createContext({});
+  // The iframe has Web Crypto; so does the context (for the session id).
+  const ctx = vm.createContext({ crypto: globalThis.crypto });
   vm.runInContext('var window = this;', ctx);
   vm.runInContext(readFileSync(new URL('policy.js', here), 'utf8'), ctx, { filename: 'policy.js' });
   vm.runInContext(readFileSync(new URL('hook.js', here), 'utf8'), ctx, { filename: 'hook.js' });
@@ -59,14 +60,35 @@ function assertBlocked(out, reason, command) {
   assert.match(out.payload.reason, new RegExp(rule.args.reason.pattern));
 }
 
-test('every command the policy allows passes with exactly its arguments', () => {
+test('every command the policy allows passes with exactly its arguments, bound to itself and its turn', () => {
   const allowed = policyJson.commands.filter((c) => !c.hookOnly);
   assert.ok(allowed.length >= 10);
+  let session, last = 0;
   for (const c of allowed) {
     const payload = validPayload(c);
     const out = hook(msg(c.name, payload));
-    assert.deepEqual(out, { cmd: c.name, callback: 11, error: 12, payload }, c.name);
+    const { __call: call, ...args } = out.payload;
+    assert.deepEqual({ ...out, payload: args }, { cmd: c.name, callback: 11, error: 12, payload }, c.name);
+    // The binding Rust checks: this command, one session per load, a turn
+    // that only grows.
+    assert.equal(call.cmd, c.name);
+    assert.match(call.session, /^[0-9a-f]{32}$/);
+    session ??= call.session;
+    assert.equal(call.session, session);
+    assert.ok(call.seq > last, `${call.seq} after ${last}`);
+    last = call.seq;
+    assert.deepEqual(Object.keys(call).sort(), ['cmd', 'seq', 'session']);
   }
+  // Refusals are bound too (to report_blocked), and a new load is a new session.
+  const blocked = hook(msg('plugin:fs|read_file', {}));
+  assert.equal(blocked.payload.__call.cmd, 'report_blocked');
+  assert.ok(blocked.payload.__call.seq > last);
+  assert.notEqual(loadHook().hook(msg('lock', {})).payload.__call.session, session);
+});
+
+test('a payload that tries to carry its own binding is blocked', () => {
+  const out = hook(msg('lock', { __call: { cmd: 'lock', session: '0'.repeat(32), seq: 1 } }));
+  assertBlocked(out, 'extra_argument');
 });
 
 test('boundary values pass: longest name, most tags, largest integer, multibyte text', () => {

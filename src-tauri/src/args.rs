@@ -5,12 +5,14 @@
 //! before any argument is parsed: the command must be listed, and the payload
 //! must hold exactly its arguments, each of the listed shape. Then each
 //! argument is parsed into a type that can only hold a valid value ("parse,
-//! don't validate"), checked with `validator` and the core's name rules. A
+//! don't validate"), checked with `validator` and the core's name rules. The
+//! hook's binding (command, page session, turn) is checked first and admitted
+//! once: replays and unbound calls never reach the policy check. A
 //! failure at either step is an [`AppError`] with a stable code, never serde's
 //! or Tauri's text. Nothing here trusts the hook: a replayed or hand-made
 //! message meets the same checks.
 
-use coffer_core::ipc_policy::{policy, Refusal};
+use coffer_core::ipc_policy::{policy, unbind, Refusal, BINDING_KEY};
 use coffer_core::secret::Passphrase;
 use coffer_core::vault::DocumentId;
 use serde::Deserialize;
@@ -34,8 +36,18 @@ impl<'de, R: Runtime> CommandArg<'de, R> for Checked<R> {
             .state::<Shared<R>>()
             .inner()
             .clone();
+        // The hook binds every call it passes to its command, its page's
+        // session and its turn, inside the encrypted payload. An empty body
+        // (which Tauri never decrypts), a hand-made message, a ciphertext
+        // replayed under the same or another command, or one from a replaced
+        // page carries no valid binding. The binding is checked and stripped
+        // before the policy check; it is recorded as used only once the whole
+        // call passed.
         let verdict = match item.message.payload() {
-            InvokeBody::Json(v) => policy().check(item.name, v).map(|_| ()),
+            InvokeBody::Json(v) => unbind(item.name, v).and_then(|(b, args)| {
+                policy().check(item.name, &args)?;
+                shared.admit(b)
+            }),
             InvokeBody::Raw(_) => Err(Refusal::BadMessage),
         };
         match verdict {
@@ -56,7 +68,7 @@ impl<'de, R: Runtime> CommandArg<'de, R> for Checked<R> {
 /// The JSON value of this argument (present: [`Checked`] ran first).
 fn value<'a, R: Runtime>(item: &'a CommandItem<'_, R>) -> Result<&'a Value, AppError> {
     match item.message.payload() {
-        InvokeBody::Json(Value::Object(m)) => m.get(item.key),
+        InvokeBody::Json(Value::Object(m)) if item.key != BINDING_KEY => m.get(item.key),
         _ => None,
     }
     .ok_or(AppError::Refused {

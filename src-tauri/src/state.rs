@@ -86,6 +86,8 @@ pub struct Inner<R: Runtime> {
     dropped: Mutex<Vec<PathBuf>>,
     refused: Mutex<(u64, VecDeque<Refused>)>,
     events: Mutex<Option<Channel<Notice>>>,
+    /// Which hook bindings were admitted (each call once, per page session).
+    calls: Mutex<coffer_core::ipc_policy::CallWindow>,
 }
 
 fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -105,7 +107,16 @@ impl<R: Runtime> Inner<R> {
             dropped: Mutex::new(Vec::new()),
             refused: Mutex::new((0, VecDeque::new())),
             events: Mutex::new(None),
+            calls: Mutex::new(Default::default()),
         })
+    }
+
+    /// Admits a call's binding once (see [`coffer_core::ipc_policy::CallWindow`]).
+    pub fn admit(
+        &self,
+        b: coffer_core::ipc_policy::Binding,
+    ) -> Result<(), coffer_core::ipc_policy::Refusal> {
+        guard(&self.calls).admit(b)
     }
 
     /// Marks the user as active (resets the auto-lock timer).

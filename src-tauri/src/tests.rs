@@ -112,8 +112,29 @@ fn request(cmd: &str, body: InvokeBody) -> InvokeRequest {
     }
 }
 
+/// This test process's hook session, and its turn counter: every call made
+/// through [`invoke_on`] is bound as the isolation hook binds it.
+const SESSION: &str = "5e5510a05e5510a05e5510a05e5510a0";
+static TURN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn bind(cmd: &str, mut args: Value) -> Value {
+    let seq = TURN.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+    if let Value::Object(m) = &mut args {
+        m.insert(
+            coffer_core::ipc_policy::BINDING_KEY.into(),
+            json!({"cmd": cmd, "session": SESSION, "seq": seq}),
+        );
+    }
+    args
+}
+
 fn invoke_on(w: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
-    tauri::test::get_ipc_response(w, request(cmd, InvokeBody::Json(args)))
+    invoke_raw(w, cmd, bind(cmd, args))
+}
+
+/// A call exactly as given (no binding added).
+fn invoke_raw(w: &WebviewWindow<MockRuntime>, cmd: &str, body: Value) -> Result<Value, Value> {
+    tauri::test::get_ipc_response(w, request(cmd, InvokeBody::Json(body)))
         .map(|b| b.deserialize::<Value>().unwrap())
 }
 
@@ -826,4 +847,61 @@ fn a_rolled_back_vault_is_reported_at_unlock_and_refuses_changes() {
         h.code("rename_document", json!({"id": id, "name": "c.txt"})),
         "rolled_back"
     );
+}
+
+/// Every call must carry the hook's binding: an empty body (which Tauri
+/// never decrypts), a call approved for another command, a repeated turn, or
+/// a turn from a page that was replaced is refused and recorded, whatever
+/// command it names (zero-argument ones included).
+#[test]
+fn calls_are_bound_to_their_command_and_their_turn() {
+    let h = harness();
+    h.created();
+    let ok = |body: Value, cmd: &str| invoke_raw(&h.main, cmd, body);
+    let refused = |r: Result<Value, Value>, why: &str| {
+        let e = r.expect_err(why);
+        assert_eq!(e["code"], "blocked", "{why}: {e}");
+    };
+    // Unbound: the empty body and a hand-made one, for zero-argument commands.
+    for cmd in ["lock", "vault_status", "audit_log", "ipc_policy", "keep_alive"] {
+        refused(ok(json!({}), cmd), "empty body");
+    }
+    // A bound call passes once; its exact replay does not.
+    let session = "0badc0de0badc0de0badc0de0badc0de";
+    let call = |cmd: &str, seq: u64, args: Value| {
+        let mut a = args;
+        a.as_object_mut().unwrap().insert(
+            "__call".into(),
+            json!({"cmd": cmd, "session": session, "seq": seq}),
+        );
+        a
+    };
+    let status = call("vault_status", 1, json!({}));
+    ok(status.clone(), "vault_status").unwrap();
+    refused(ok(status.clone(), "vault_status"), "replayed");
+    // The same ciphertext under another command.
+    refused(ok(status, "lock"), "another command");
+    ok(call("vault_status", 3, json!({})), "vault_status").unwrap();
+    ok(call("vault_status", 2, json!({})), "vault_status").unwrap();
+    refused(ok(call("vault_status", 2, json!({})), "vault_status"), "late and seen");
+    // A new page replaces the session; the old one never comes back.
+    ok(call("vault_status", 1, json!({})).tap_session("feedfacefeedfacefeedfacefeedface"), "vault_status")
+        .unwrap();
+    refused(ok(call("vault_status", 4, json!({})), "vault_status"), "replaced session");
+    // The unlocked vault was never locked by any of it.
+    assert_eq!(h.shared().is_unlocked(), true);
+    let reasons: Vec<String> = h.shared().refusals().1.iter().map(|r| r.reason.clone()).collect();
+    for want in ["unbound", "replayed", "wrong_command"] {
+        assert!(reasons.iter().any(|r| r == want), "{want} recorded: {reasons:?}");
+    }
+}
+
+trait TapSession {
+    fn tap_session(self, s: &str) -> Self;
+}
+impl TapSession for Value {
+    fn tap_session(mut self, s: &str) -> Self {
+        self["__call"]["session"] = json!(s);
+        self
+    }
 }

@@ -115,6 +115,17 @@ pub enum Refusal {
     /// An argument does not have the shape the policy gives.
     #[error("argument `{0}` does not have the required type, length or form")]
     BadArgument(String),
+    /// The payload carries no binding: it did not pass the isolation hook
+    /// (an empty body, which Tauri never decrypts, or a hand-made message).
+    #[error("the call carries no proof that it passed the isolation hook")]
+    Unbound,
+    /// The binding names another command (a ciphertext replayed under it).
+    #[error("the call was approved for another command")]
+    WrongCommand,
+    /// The binding's session and sequence number were used already, or the
+    /// session was replaced by a newer page (a replay).
+    #[error("the call was made already, or belongs to a page that was replaced")]
+    Replayed,
 }
 
 impl Refusal {
@@ -128,7 +139,101 @@ impl Refusal {
             Refusal::MissingArgument(_) => "missing_argument",
             Refusal::ExtraArgument => "extra_argument",
             Refusal::BadArgument(_) => "bad_argument",
+            Refusal::Unbound => "unbound",
+            Refusal::WrongCommand => "wrong_command",
+            Refusal::Replayed => "replayed",
         }
+    }
+}
+
+/// The key under which the hook binds a call, inside the encrypted payload:
+/// `{"cmd": <the command>, "session": <32 hex digits, new per page load>,
+/// "seq": <1, 2, 3… within the session>}`.
+pub const BINDING_KEY: &str = "__call";
+
+/// A call's binding, as the hook wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binding {
+    /// The page load's session id.
+    pub session: [u8; 16],
+    /// The call's number in that session, from 1.
+    pub seq: u64,
+}
+
+/// Splits the hook's binding off `payload` for command `cmd`: the binding
+/// (which must name `cmd`) and the arguments without it.
+pub fn unbind(cmd: &str, payload: &Value) -> Result<(Binding, Value), Refusal> {
+    let mut obj = payload.as_object().ok_or(Refusal::BadMessage)?.clone();
+    let b = obj.remove(BINDING_KEY).ok_or(Refusal::Unbound)?;
+    let b = b.as_object().ok_or(Refusal::Unbound)?;
+    if b.len() != 3 {
+        return Err(Refusal::Unbound);
+    }
+    if b.get("cmd").and_then(Value::as_str) != Some(cmd) {
+        return Err(Refusal::WrongCommand);
+    }
+    let session = b
+        .get("session")
+        .and_then(Value::as_str)
+        .filter(|s| s.len() == 32 && s.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')))
+        .and_then(crate::crypto::unhex)
+        .and_then(|v| <[u8; 16]>::try_from(v).ok())
+        .ok_or(Refusal::Unbound)?;
+    let seq = b
+        .get("seq")
+        .and_then(Value::as_u64)
+        .filter(|&n| (1..=1 << 53).contains(&n))
+        .ok_or(Refusal::Unbound)?;
+    Ok((Binding { session, seq }, Value::Object(obj)))
+}
+
+/// Which bindings Rust has seen: each call is admitted once, in its page's
+/// session, and a session that was replaced never comes back.
+///
+/// Calls may reach Rust slightly out of order (several in flight at once),
+/// so within the current session a number is admitted if it is newer than
+/// any seen, or among the last [`CallWindow::WIDTH`] and not seen yet (the
+/// anti-replay window of IPsec, RFC 4303 §3.4.3); anything older, or seen,
+/// is a replay.
+#[derive(Debug, Default)]
+pub struct CallWindow {
+    current: Option<[u8; 16]>,
+    highest: u64,
+    /// Bit i: `highest - i` was seen.
+    seen: u64,
+    retired: std::collections::HashSet<[u8; 16]>,
+}
+
+impl CallWindow {
+    /// How far back a late call may arrive.
+    pub const WIDTH: u64 = 64;
+
+    /// Admits `b` once, or refuses it as a replay.
+    pub fn admit(&mut self, b: Binding) -> Result<(), Refusal> {
+        if self.current != Some(b.session) {
+            if self.retired.contains(&b.session) {
+                return Err(Refusal::Replayed);
+            }
+            // A new page: the previous session never comes back.
+            if let Some(old) = self.current.replace(b.session) {
+                self.retired.insert(old);
+            }
+            (self.highest, self.seen) = (b.seq, 1);
+            return Ok(());
+        }
+        if b.seq > self.highest {
+            let shift = b.seq - self.highest;
+            self.seen = if shift >= Self::WIDTH { 0 } else { self.seen << shift };
+            self.seen |= 1;
+            self.highest = b.seq;
+            return Ok(());
+        }
+        let back = self.highest - b.seq;
+        if back >= Self::WIDTH || self.seen >> back & 1 == 1 {
+            return Err(Refusal::Replayed);
+        }
+        self.seen |= 1 << back;
+        Ok(())
     }
 }
 
@@ -287,6 +392,57 @@ fn matches(pattern: &str, s: &str) -> bool {
         }
     }
     cache.get(pattern).is_some_and(|re| re.is_match(s))
+}
+
+#[cfg(test)]
+mod binding_tests {
+    use super::*;
+    use serde_json::json;
+
+    const S1: &str = "0123456789abcdef0123456789abcdef";
+    const S2: &str = "fedcba9876543210fedcba9876543210";
+
+    fn bound(cmd: &str, session: &str, seq: u64) -> Value {
+        json!({"id": "x", BINDING_KEY: {"cmd": cmd, "session": session, "seq": seq}})
+    }
+
+    #[test]
+    fn a_binding_names_its_command_and_is_stripped() {
+        let (b, args) = unbind("lock", &bound("lock", S1, 1)).unwrap();
+        assert_eq!(b.seq, 1);
+        assert_eq!(args, json!({"id": "x"}));
+        assert_eq!(unbind("delete_document", &bound("lock", S1, 1)), Err(Refusal::WrongCommand));
+        for bad in [
+            json!({}),
+            json!({BINDING_KEY: null}),
+            json!({BINDING_KEY: {"cmd": "lock", "session": "ABC", "seq": 1}}),
+            json!({BINDING_KEY: {"cmd": "lock", "session": S1, "seq": 0}}),
+            json!({BINDING_KEY: {"cmd": "lock", "session": S1, "seq": -1}}),
+            json!({BINDING_KEY: {"cmd": "lock", "session": S1, "seq": 1, "x": 1}}),
+        ] {
+            assert_eq!(unbind("lock", &bad), Err(Refusal::Unbound), "{bad}");
+        }
+        assert_eq!(unbind("lock", &json!([])), Err(Refusal::BadMessage));
+    }
+
+    #[test]
+    fn each_call_is_admitted_once_and_replaced_sessions_never_return() {
+        let b = |s: &str, seq| Binding {
+            session: crate::crypto::unhex(s).unwrap().try_into().unwrap(),
+            seq,
+        };
+        let mut w = CallWindow::default();
+        w.admit(b(S1, 1)).unwrap();
+        w.admit(b(S1, 3)).unwrap();
+        w.admit(b(S1, 2)).unwrap(); // late, inside the window
+        assert_eq!(w.admit(b(S1, 2)), Err(Refusal::Replayed));
+        assert_eq!(w.admit(b(S1, 3)), Err(Refusal::Replayed));
+        w.admit(b(S1, 100)).unwrap();
+        assert_eq!(w.admit(b(S1, 30)), Err(Refusal::Replayed), "too old");
+        w.admit(b(S2, 1)).unwrap(); // a reload
+        assert_eq!(w.admit(b(S1, 101)), Err(Refusal::Replayed), "replaced");
+        w.admit(b(S2, 2)).unwrap();
+    }
 }
 
 #[cfg(test)]
