@@ -148,16 +148,7 @@ pub fn append(
 pub fn entries(conn: &Connection) -> Result<Vec<Entry>> {
     let mut st = conn.prepare("SELECT seq, at_ms, event, detail, mac FROM audit ORDER BY seq")?;
     let v = st
-        .query_map([], |r| {
-            let mac: Vec<u8> = r.get(4)?;
-            Ok(Entry {
-                seq: r.get::<_, i64>(0)? as u64,
-                at_ms: r.get(1)?,
-                event: r.get(2)?,
-                detail: r.get(3)?,
-                mac: mac.try_into().unwrap_or([0; 32]),
-            })
-        })?
+        .query_map([], entry_row)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(v)
 }

@@ -164,3 +164,14 @@ pub fn no_temp_files_in(dir: &Path) -> bool {
         .flatten()
         .all(|e| !e.file_name().to_string_lossy().ends_with(".tmp"))
 }
+
+/// `cp -a FROM TO`: a copy of a folder as a backup or a sync would keep it.
+pub fn copy_folder(from: &Path, to: &Path) {
+    let ok = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}

@@ -603,6 +603,19 @@ fn passwd_never_inherits_forged_kdf_parameters() {
     );
 }
 
+/// Runs `rekey` on the vault at `dir` in a thread that dies at `seam`, as a
+/// killed process would.
+fn die_in_rekey_at(dir: &Path, seam: &'static str) {
+    crate::faults::Crash::at(seam, dir);
+    let d = dir.to_owned();
+    let died = std::thread::spawn(move || {
+        let mut v = Vault::unlock(&d, &pw()).unwrap();
+        v.rekey(&pw(), &mut |_| {}).map(drop)
+    })
+    .join();
+    assert!(died.is_err(), "{seam}: the crash was injected");
+}
+
 /// A rotation that dies right after a blob was replaced, or right after the
 /// index moved to the next key (before the header): the vault opens with the
 /// old header each time (the second time it puts the next header in place
@@ -615,14 +628,7 @@ fn a_rotation_that_dies_at_either_seam_resumes() {
     let b = add(&v, "b.bin", b"bravo");
     drop(v);
     for seam in ["rekey:after-blob", "rekey:after-switch"] {
-        crate::faults::Crash::at(seam, &dir);
-        let d = dir.clone();
-        let died = std::thread::spawn(move || {
-            let mut v = Vault::unlock(&d, &pw()).unwrap();
-            v.rekey(&pw(), &mut |_| {}).map(drop)
-        })
-        .join();
-        assert!(died.is_err(), "{seam}: the crash was injected");
+        die_in_rekey_at(&dir, seam);
         // The old header still opens; every document reads.
         let v = Vault::unlock(&dir, &pw()).unwrap();
         assert_eq!(read(&v, &b).unwrap(), b"bravo", "{seam}");
@@ -657,13 +663,7 @@ fn a_copy_taken_mid_rotation_does_not_give_the_next_key_away() {
     let dir = t.path().join("v");
     add(&v, "a.bin", b"alpha");
     drop(v);
-    crate::faults::Crash::at("rekey:after-blob", &dir);
-    let d = dir.clone();
-    let _ = std::thread::spawn(move || {
-        let mut v = Vault::unlock(&d, &pw()).unwrap();
-        v.rekey(&pw(), &mut |_| {}).map(drop)
-    })
-    .join();
+    die_in_rekey_at(&dir, "rekey:after-blob");
     let v = Vault::unlock_with_recovery(&dir, &rk).unwrap();
     let next = rekey::stored_header(&v.conn).unwrap();
     let h = Header::parse(&next).unwrap();
@@ -766,13 +766,7 @@ fn a_repair_during_a_rotation_keeps_it() {
         .map(|i| add(&v, &format!("d{i}"), format!("doc {i}").as_bytes()))
         .collect();
     drop(v);
-    crate::faults::Crash::at("rekey:after-blob", &dir);
-    let d = dir.clone();
-    let _ = std::thread::spawn(move || {
-        let mut v = Vault::unlock(&d, &pw()).unwrap();
-        v.rekey(&pw(), &mut |_| {}).map(drop)
-    })
-    .join();
+    die_in_rekey_at(&dir, "rekey:after-blob");
     let r = Vault::repair(&dir, &Unlocker::Passphrase(&pw()), &mut |_| {}).unwrap();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     assert_eq!(r.recovered.len(), 3);
