@@ -863,7 +863,13 @@ fn calls_are_bound_to_their_command_and_their_turn() {
         assert_eq!(e["code"], "blocked", "{why}: {e}");
     };
     // Unbound: the empty body and a hand-made one, for zero-argument commands.
-    for cmd in ["lock", "vault_status", "audit_log", "ipc_policy", "keep_alive"] {
+    for cmd in [
+        "lock",
+        "vault_status",
+        "audit_log",
+        "ipc_policy",
+        "keep_alive",
+    ] {
         refused(ok(json!({}), cmd), "empty body");
     }
     // A bound call passes once; its exact replay does not.
@@ -883,16 +889,34 @@ fn calls_are_bound_to_their_command_and_their_turn() {
     refused(ok(status, "lock"), "another command");
     ok(call("vault_status", 3, json!({})), "vault_status").unwrap();
     ok(call("vault_status", 2, json!({})), "vault_status").unwrap();
-    refused(ok(call("vault_status", 2, json!({})), "vault_status"), "late and seen");
+    refused(
+        ok(call("vault_status", 2, json!({})), "vault_status"),
+        "late and seen",
+    );
     // A new page replaces the session; the old one never comes back.
-    ok(call("vault_status", 1, json!({})).tap_session("feedfacefeedfacefeedfacefeedface"), "vault_status")
-        .unwrap();
-    refused(ok(call("vault_status", 4, json!({})), "vault_status"), "replaced session");
+    ok(
+        call("vault_status", 1, json!({})).tap_session("feedfacefeedfacefeedfacefeedface"),
+        "vault_status",
+    )
+    .unwrap();
+    refused(
+        ok(call("vault_status", 4, json!({})), "vault_status"),
+        "replaced session",
+    );
     // The unlocked vault was never locked by any of it.
-    assert_eq!(h.shared().is_unlocked(), true);
-    let reasons: Vec<String> = h.shared().refusals().1.iter().map(|r| r.reason.clone()).collect();
+    assert!(h.shared().is_unlocked());
+    let reasons: Vec<String> = h
+        .shared()
+        .refusals()
+        .1
+        .iter()
+        .map(|r| r.reason.clone())
+        .collect();
     for want in ["unbound", "replayed", "wrong_command"] {
-        assert!(reasons.iter().any(|r| r == want), "{want} recorded: {reasons:?}");
+        assert!(
+            reasons.iter().any(|r| r == want),
+            "{want} recorded: {reasons:?}"
+        );
     }
 }
 

@@ -223,7 +223,11 @@ impl CallWindow {
         }
         if b.seq > self.highest {
             let shift = b.seq - self.highest;
-            self.seen = if shift >= Self::WIDTH { 0 } else { self.seen << shift };
+            self.seen = if shift >= Self::WIDTH {
+                0
+            } else {
+                self.seen << shift
+            };
             self.seen |= 1;
             self.highest = b.seq;
             return Ok(());
@@ -411,7 +415,10 @@ mod binding_tests {
         let (b, args) = unbind("lock", &bound("lock", S1, 1)).unwrap();
         assert_eq!(b.seq, 1);
         assert_eq!(args, json!({"id": "x"}));
-        assert_eq!(unbind("delete_document", &bound("lock", S1, 1)), Err(Refusal::WrongCommand));
+        assert_eq!(
+            unbind("delete_document", &bound("lock", S1, 1)),
+            Err(Refusal::WrongCommand)
+        );
         for bad in [
             json!({}),
             json!({BINDING_KEY: null}),
