@@ -153,9 +153,6 @@
     };
   }
 
-  Object.defineProperty(window, '__TAURI_ISOLATION_HOOK__', {
-    value: hook,
-    writable: false,
-    configurable: false,
-  });
+  // gate.js defined __TAURI_ISOLATION_HOOK__ and holds messages until now.
+  window.__COFFER_HOOK_READY__(hook);
 })();

@@ -45,7 +45,7 @@ cargo clippy --locked --features e2e --lib -- -D warnings
 step "Rust tests (core, CLI, desktop commands and ACL)"
 cargo test --locked --workspace
 step "isolation hook (Node)"
-node --test webtests/hook.test.mjs
+node --test webtests/hook.test.mjs webtests/isolation-race.test.mjs
 
 step "end to end: the real app under Xvfb"
 # A release build with the scripted dialogs; the package below is built

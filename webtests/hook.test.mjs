@@ -14,6 +14,7 @@ function loadHook() {
   // The iframe has Web Crypto; so does the context (for the session id).
   const ctx = vm.createContext({ crypto: globalThis.crypto });
   vm.runInContext('var window = this;', ctx);
+  vm.runInContext(readFileSync(new URL('gate.js', here), 'utf8'), ctx, { filename: 'gate.js' });
   vm.runInContext(readFileSync(new URL('policy.js', here), 'utf8'), ctx, { filename: 'policy.js' });
   vm.runInContext(readFileSync(new URL('hook.js', here), 'utf8'), ctx, { filename: 'hook.js' });
   // Messages are built inside the context, as structured clone builds them in the iframe.
