@@ -82,7 +82,8 @@ impl<R: Runtime> Dialogs<R> for Native {
 /// title is passed safely (through `"%s"`), and file dialogs take names as
 /// plain strings.
 pub fn printf_literal(text: &str) -> String {
-    if cfg!(target_os = "linux") {
+    // rfd uses GTK on Linux and the BSDs; macOS and Windows show text as is.
+    if cfg!(all(unix, not(target_os = "macos"))) {
         text.replace('%', "%%")
     } else {
         text.to_owned()
@@ -172,7 +173,7 @@ mod tests {
         ] {
             let message = format!("Delete \u{201C}{name}\u{201D}? This cannot be undone.");
             let f = printf_literal(&message);
-            if cfg!(target_os = "linux") {
+            if cfg!(all(unix, not(target_os = "macos"))) {
                 assert_eq!(printf(&f).as_deref(), Some(message.as_str()), "{name}");
             }
         }
