@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createServer } from 'node:http';
 import { Session, startDriver, sleep } from './webdriver.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
@@ -306,6 +307,43 @@ test('keyboard: every control is labelled; arrows, F2 and Escape work', async ()
   assert.equal(await s.exec('return document.activeElement.id'), 'edit-input');
   await s.cmd('POST', '/actions', { actions: [{ type: 'key', id: 'kb', actions: [{ type: 'keyDown', value: '\uE00C' }, { type: 'keyUp', value: '\uE00C' }] }] });
   await s.waitFor('return !document.getElementById("edit-dialog").open', 'Escape closes it');
+});
+
+test('nothing leaves the window: no navigation, window, form, beacon or request reaches a local listener', async () => {
+  const hits = [];
+  const server = createServer((req, res) => { hits.push(req.url); res.end('<p>away</p>'); });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const stillHome = async (what) => {
+    await sleep(1200);
+    const here = await s.exec('return [location.protocol, !!document.getElementById("screen-main")]');
+    assert.deepEqual(here, ['tauri:', true], `${what}: the window left the app`);
+  };
+  try {
+    const attempts = {
+      'meta refresh': `const m = document.createElement('meta'); m.httpEquiv = 'refresh'; m.content = '0;url=${base}/meta?p=secret'; document.head.append(m);`,
+      'location.href': `location.href = '${base}/location?p=secret';`,
+      'location.assign': `location.assign('${base}/assign');`,
+      'link target=_blank': `const a = document.createElement('a'); a.href = '${base}/blank'; a.target = '_blank'; document.body.append(a); a.click();`,
+      'link in place': `const a = document.createElement('a'); a.href = '${base}/link'; document.body.append(a); a.click();`,
+      'window.open': `window.open('${base}/open?p=secret');`,
+      'form': `const f = document.createElement('form'); f.action = '${base}/form'; f.method = 'POST'; document.body.append(f); f.submit();`,
+      'iframe': `const i = document.createElement('iframe'); i.src = '${base}/iframe'; document.body.append(i);`,
+      'prefetch': `const l = document.createElement('link'); l.rel = 'prefetch'; l.href = '${base}/prefetch'; document.head.append(l);`,
+      'image': `new Image().src = '${base}/img';`,
+      'sendBeacon': `try { navigator.sendBeacon('${base}/beacon', 'secret'); } catch (e) {}`,
+      'fetch': `fetch('${base}/fetch').catch(() => {});`,
+      'WebSocket': `try { new WebSocket('${base.replace('http', 'ws')}/ws'); } catch (e) {}`,
+      'EventSource': `try { new EventSource('${base}/sse'); } catch (e) {}`,
+    };
+    for (const [what, js] of Object.entries(attempts)) {
+      await s.exec(js);
+      await stillHome(what);
+    }
+    assert.deepEqual(hits, [], `requests reached the listener: ${hits.join(', ')}`);
+  } finally {
+    server.close();
+  }
 });
 
 test('measure: IPC round trip of a small command under isolation', async () => {

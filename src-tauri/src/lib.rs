@@ -31,6 +31,16 @@ use crate::state::{Config, Inner, Shared};
 /// How often the auto-lock timer looks at the idle time.
 const AUTO_LOCK_TICK: Duration = Duration::from_secs(5);
 
+/// Whether `url` is the app's own origin (`tauri://localhost` on Linux and
+/// macOS, `http(s)://tauri.localhost` where Tauri serves it so).
+pub fn stays_in_app(url: &tauri::Url) -> bool {
+    match url.scheme() {
+        "tauri" => url.host_str() == Some("localhost"),
+        "http" | "https" => url.host_str() == Some("tauri.localhost") && url.port().is_none(),
+        _ => false,
+    }
+}
+
 /// Registers Coffer's state, plugins, commands and window events on `builder`.
 /// `run` builds the real app with it; tests build it on the mock runtime.
 pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>, config: Config<R>) -> tauri::Builder<R> {
@@ -44,6 +54,22 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>, config: Config<R>) ->
         })
         .ok();
     builder
+        // The window never leaves the app: a script in the page (a meta
+        // refresh, `location`, a link) cannot take it, or the passphrase typed
+        // into it, anywhere else. The CSP does not govern top-level
+        // navigation; Tauri allows every URL unless a handler says no. (Tauri
+        // itself lets its isolation iframe load.)
+        .plugin(
+            tauri::plugin::Builder::<R>::new("coffer-window")
+                .on_navigation(|_, url| {
+                    let ok = stays_in_app(url);
+                    if !ok {
+                        tracing::warn!("navigation away from the app refused");
+                    }
+                    ok
+                })
+                .build(),
+        )
         .plugin(tauri_plugin_fs::init())
         .plugin(tauri_plugin_dialog::init())
         .manage(shared)

@@ -929,3 +929,30 @@ impl TapSession for Value {
         self
     }
 }
+
+/// The only place the window may go is the app itself.
+#[test]
+fn navigation_stays_in_the_app() {
+    for ok in [
+        "tauri://localhost/",
+        "tauri://localhost/index.html#x",
+        "http://tauri.localhost/",
+    ] {
+        assert!(crate::stays_in_app(&ok.parse().unwrap()), "{ok}");
+    }
+    for no in [
+        "http://127.0.0.1:8080/?p=secret",
+        "https://example.com/",
+        "tauri://evil/",
+        "http://tauri.localhost:8080/",
+        "http://tauri.localhost.evil.com/",
+        "data:text/html,<b>x</b>",
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "about:blank",
+        "blob:tauri://localhost/1234",
+        "ftp://tauri.localhost/",
+    ] {
+        assert!(!crate::stays_in_app(&no.parse().unwrap()), "{no}");
+    }
+}
