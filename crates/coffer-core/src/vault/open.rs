@@ -172,7 +172,7 @@ fn check_empty(root: &Dir) -> Result<()> {
     }
     let mut index_files = index::files(INDEX_FILE).to_vec();
     index_files.push(index::journal(INDEX_FILE));
-    for (name, kind) in root.entries()? {
+    for (name, _) in root.entries()? {
         let own_file = [LOCK, index::MIGRATE_LOCK, HEADER_LOCK].contains(&name.as_str())
             || index_files.contains(&name)
             || is_own_temp_name(&name);
@@ -195,7 +195,6 @@ fn check_empty(root: &Dir) -> Result<()> {
                 }
             }
         } else {
-            let _ = kind;
             return Err(Error::VaultExists(
                 "it holds files that Coffer did not make",
             ));
