@@ -71,15 +71,22 @@
         for (var i = 0; i < v.length; i++) if (!accepts(rule.items, v[i])) return false;
         return true;
       case 'channel':
-        return typeof v === 'string' && channelRe.test(v);
+        return typeof v === 'string' && channelRe.test(v) && isId(Number(v.slice(v.indexOf(':') + 1)));
       default:
         return false;
     }
   }
 
+  // Callback and channel ids are 32-bit in Tauri (Rust reads them as u32).
+  var MAX_ID = 4294967295;
+  function isId(v) {
+    return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_ID;
+  }
+
   // Returns a refusal reason, or null when the call matches the policy.
   function refusal(msg) {
     if (!isPlainObject(msg) || typeof msg.cmd !== 'string') return 'bad_message';
+    if (!isId(msg.callback) || !isId(msg.error)) return 'bad_message';
     if (!hasOwn.call(policy.commands, msg.cmd)) return 'unknown_command';
     var rule = policy.commands[msg.cmd];
     if (rule.hookOnly) return 'hook_only';
@@ -105,7 +112,7 @@
   }
 
   function id(v) {
-    return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
+    return isId(v) ? v : 0;
   }
 
   // Every call this hook passes is bound, inside the encrypted payload, to

@@ -4,7 +4,19 @@ var COFFER_POLICY = {
   "channelPattern": "^__CHANNEL__:[0-9]{1,10}$",
   "commands": {
     "audit_log": {
-      "args": {},
+      "args": {
+        "event": {
+          "maxBytes": 32,
+          "minBytes": 0,
+          "pattern": "^[a-z_]*$",
+          "type": "string"
+        },
+        "offset": {
+          "max": 100000000,
+          "min": 0,
+          "type": "integer"
+        }
+      },
       "hookOnly": false
     },
     "change_passphrase": {
@@ -139,6 +151,11 @@ var COFFER_POLICY = {
           "max": 1440,
           "min": 1,
           "type": "integer"
+        },
+        "passphrase": {
+          "maxBytes": 1024,
+          "minBytes": 0,
+          "type": "string"
         }
       },
       "hookOnly": false

@@ -98,7 +98,7 @@ test('boundary values pass: longest name, most tags, largest integer, multibyte 
   const tags = Array.from({ length: 32 }, (_, i) => `t${i}`);
   assert.equal(hook(msg('set_tags', { id: ID, tags })).cmd, 'set_tags');
   assert.equal(hook(msg('set_tags', { id: ID, tags: [] })).cmd, 'set_tags');
-  assert.equal(hook(msg('set_auto_lock', { minutes: 1440 })).cmd, 'set_auto_lock');
+  assert.equal(hook(msg('set_auto_lock', { minutes: 1440, passphrase: '' })).cmd, 'set_auto_lock');
   assert.equal(hook(msg('list_documents', { query: '' })).cmd, 'list_documents');
   assert.equal(hook(msg('unlock', { passphrase: '🔑'.repeat(256) })).cmd, 'unlock');
 });
@@ -154,11 +154,11 @@ test('missing, extra and ill-typed arguments are blocked', () => {
     ['set_tags', { id: ID, tags: [1] }, 'bad_argument'],
     ['set_tags', { id: ID, tags: ['x'.repeat(65)] }, 'bad_argument'],
     ['set_tags', { id: ID, tags: Array.from({ length: 33 }, (_, i) => `t${i}`) }, 'bad_argument'],
-    ['set_auto_lock', { minutes: 0 }, 'bad_argument'],
-    ['set_auto_lock', { minutes: 1441 }, 'bad_argument'],
-    ['set_auto_lock', { minutes: 2.5 }, 'bad_argument'],
-    ['set_auto_lock', { minutes: '5' }, 'bad_argument'],
-    ['set_auto_lock', { minutes: 1e300 }, 'bad_argument'],
+    ['set_auto_lock', { minutes: 0, passphrase: '' }, 'bad_argument'],
+    ['set_auto_lock', { minutes: 1441, passphrase: '' }, 'bad_argument'],
+    ['set_auto_lock', { minutes: 2.5, passphrase: '' }, 'bad_argument'],
+    ['set_auto_lock', { minutes: '5', passphrase: '' }, 'bad_argument'],
+    ['set_auto_lock', { minutes: 1e300, passphrase: '' }, 'bad_argument'],
     ['create_vault', { passphrase: 'short' }, 'bad_argument'],
     ['unlock', { passphrase: 'x'.repeat(1025) }, 'bad_argument'],
     ['unlock', { passphrase: '' }, 'bad_argument'],
@@ -173,8 +173,8 @@ test('missing, extra and ill-typed arguments are blocked', () => {
   // A lone surrogate cannot be encoded for Rust.
   assertBlocked(hook(msg('rename_document', `{id: ${JSON.stringify(ID)}, name: 'a\\uD800b'}`)), 'bad_argument');
   // NaN and Infinity do not survive JSON.
-  assertBlocked(hook(msg('set_auto_lock', '{minutes: NaN}')), 'bad_argument');
-  assertBlocked(hook(msg('set_auto_lock', '{minutes: Infinity}')), 'bad_argument');
+  assertBlocked(hook(msg('set_auto_lock', '{minutes: NaN, passphrase: ""}')), 'bad_argument');
+  assertBlocked(hook(msg('set_auto_lock', '{minutes: Infinity, passphrase: ""}')), 'bad_argument');
 });
 
 test('malformed messages and options are blocked, and still settle', () => {
@@ -212,4 +212,20 @@ test('an allowed call is rebuilt: nothing but its listed arguments goes on', () 
   const o2 = hook('{cmd: "lock", callback: "x", error: {}, payload: {}}');
   assert.equal(o2.callback, 0);
   assert.equal(o2.error, 0);
+  assert.equal(o2.cmd, 'report_blocked');
+  assert.equal(o2.payload.reason, 'bad_message');
+});
+
+test('callback and channel ids outside 32 bits are blocked', () => {
+  for (const [cb, er] of [[4294967296, 12], [11, 2 ** 53], [-1, 12], [11, 1.5]]) {
+    const out = hook(`{cmd: "lock", callback: ${cb}, error: ${er}, payload: {}}`);
+    assert.equal(out.cmd, 'report_blocked');
+    assert.equal(out.payload.reason, 'bad_message');
+    assert.ok(out.callback <= 4294967295 && out.error <= 4294967295);
+  }
+  assert.equal(hook('{cmd: "lock", callback: 4294967295, error: 0, payload: {}}').cmd, 'lock');
+  assert.equal(hook(msg('import_files', { progress: '__CHANNEL__:4294967295' })).cmd, 'import_files');
+  for (const ch of ['__CHANNEL__:4294967296', '__CHANNEL__:9999999999']) {
+    assertBlocked(hook(msg('import_files', { progress: ch })), 'bad_argument');
+  }
 });

@@ -51,12 +51,9 @@ impl<'de, R: Runtime> CommandArg<'de, R> for Checked<R> {
             InvokeBody::Raw(_) => Err(Refusal::BadMessage),
         };
         match verdict {
-            Ok(()) => {
-                if item.name != "report_blocked" {
-                    shared.touch();
-                }
-                Ok(Checked(std::marker::PhantomData))
-            }
+            // Passing the gates is not user activity: only `keep_alive`, an
+            // unlock and an answered dialog postpone the auto-lock.
+            Ok(()) => Ok(Checked(std::marker::PhantomData)),
             Err(refusal) => {
                 shared.record_refusal(item.name, refusal.code(), "rust");
                 Err(InvokeError::from(AppError::Refused { refusal }))
@@ -103,7 +100,10 @@ command_args!(
     NewPassphrase,
     CurrentPassphrase,
     Minutes,
-    BlockedReport
+    BlockedReport,
+    OptionalPassphrase,
+    EventFilter,
+    Offset
 );
 
 fn string<'a>(field: &'static str, v: &'a Value) -> Result<&'a str, AppError> {
@@ -223,6 +223,58 @@ impl FromArg for CurrentPassphrase {
         passphrase(Self::FIELD, v, 1).map(CurrentPassphrase)
     }
 }
+
+/// A passphrase that may be left empty (`None`): where only some uses need it.
+pub struct OptionalPassphrase(pub Option<Passphrase>);
+
+impl FromArg for OptionalPassphrase {
+    const FIELD: &'static str = "passphrase";
+    fn parse(v: &Value) -> Result<Self, AppError> {
+        match string(Self::FIELD, v)? {
+            "" => Ok(OptionalPassphrase(None)),
+            _ => passphrase(Self::FIELD, v, 1).map(|p| OptionalPassphrase(Some(p))),
+        }
+    }
+}
+
+/// An audit event name to filter by (empty: every event).
+#[derive(Debug, Clone)]
+pub struct EventFilter(pub String);
+
+impl FromArg for EventFilter {
+    const FIELD: &'static str = "event";
+    fn parse(v: &Value) -> Result<Self, AppError> {
+        let s = string(Self::FIELD, v)?;
+        if s.len() > 32 || !s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(AppError::invalid(
+                Self::FIELD,
+                "must be an event name (a-z and _)",
+            ));
+        }
+        Ok(EventFilter(s.to_owned()))
+    }
+}
+
+/// How many matching entries to skip (paging through the audit log).
+#[derive(Debug, Clone, Copy)]
+pub struct Offset(pub usize);
+
+impl FromArg for Offset {
+    const FIELD: &'static str = "offset";
+    fn parse(v: &Value) -> Result<Self, AppError> {
+        v.as_u64()
+            .filter(|n| *n <= MAX_OFFSET)
+            .and_then(|n| usize::try_from(n).ok())
+            .map(Offset)
+            .ok_or(AppError::invalid(
+                Self::FIELD,
+                "must be a whole number from 0 to 100000000",
+            ))
+    }
+}
+
+/// The largest audit offset (the policy's bound too).
+pub const MAX_OFFSET: u64 = 100_000_000;
 
 /// Minutes of inactivity before the vault locks itself.
 #[derive(Debug, Clone, Copy)]

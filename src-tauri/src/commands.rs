@@ -13,17 +13,18 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
 
 use crate::args::{
-    BlockedReport, Checked, CurrentPassphrase, DocId, DocName, Minutes, NewPassphrase, Query, Tags,
+    BlockedReport, Checked, CurrentPassphrase, DocId, DocName, EventFilter, Minutes, NewPassphrase,
+    Offset, OptionalPassphrase, Query, Tags,
 };
 use crate::error::{AppError, AppResult};
-use crate::grants;
-use crate::state::{Notice, Open, Refused, Shared};
+use crate::state::{Notice, Open, RefusalCount, Refused, Shared};
+use crate::{dialogs, grants};
 
 /// Most documents one `list_documents` answer carries; the UI asks for a
 /// narrower search beyond that.
 pub const LIST_LIMIT: usize = 5000;
 /// Most audit entries one `audit_log` answer carries (newest first).
-pub const AUDIT_LIMIT: usize = 1000;
+pub const AUDIT_PAGE: usize = 200;
 
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> AppResult<T> + Send + 'static,
@@ -86,6 +87,7 @@ pub async fn create_vault<R: Runtime>(
             .kdf
             .unwrap_or_else(coffer_core::kdf::KdfParams::calibrate);
         let (vault, rk) = Vault::create(&s.config.vault_dir, &passphrase.0, params)?;
+        s.touch();
         *slot = Some(Open {
             vault,
             catalog: None,
@@ -119,7 +121,11 @@ pub async fn unlock<R: Runtime>(
         if slot.is_some() {
             return Err(AppError::AlreadyUnlocked);
         }
-        let vault = Vault::unlock(&s.config.vault_dir, &passphrase.0)?;
+        // Wrong passphrases are recorded by the core (chained into the log
+        // at the next unlock) and slow the next attempt down.
+        let vault =
+            s.check_passphrase(|| Ok(Vault::unlock(&s.config.vault_dir, &passphrase.0)?))?;
+        s.touch();
         let warning = vault.older().map(|o| {
             coffer_core::Error::RolledBack {
                 now: o.now,
@@ -327,10 +333,9 @@ pub async fn import_files<R: Runtime>(
     let s = state.inner().clone();
     blocking(move || {
         s.require_unlocked()?;
+        let start = dialogs::start_folder(&app);
         let picked = s
-            .config
-            .dialogs
-            .pick_files(&app)
+            .with_dialog(|| s.config.dialogs.pick_files(&app, start.as_deref()))?
             .filter(|p| !p.is_empty())
             .ok_or(AppError::Cancelled)?;
         let granted = picked
@@ -380,10 +385,13 @@ pub async fn export_document<R: Runtime>(
         // The vault is not held while the dialog is open (auto-lock still works).
         let name = s.with_open(|o| Ok(o.vault.info(&id.0)?.name))?;
         let suggested = coffer_core::names::sanitize(&name);
+        let start = dialogs::start_folder(&app);
         let chosen = s
-            .config
-            .dialogs
-            .save_file(&app, &suggested)
+            .with_dialog(|| {
+                s.config
+                    .dialogs
+                    .save_file(&app, start.as_deref(), &suggested)
+            })?
             .ok_or(AppError::Cancelled)?;
         let (dest, replace) = grants::grant_save_target(&app, chosen)?;
         s.with_open(|o| {
@@ -421,10 +429,9 @@ pub async fn export_all<R: Runtime>(
             let c = fresh_catalog(o)?;
             Ok((c.all().iter().map(|d| d.size).sum::<u64>(), c.len()))
         })?;
+        let start = dialogs::start_folder(&app);
         let chosen = s
-            .config
-            .dialogs
-            .pick_folder(&app)
+            .with_dialog(|| s.config.dialogs.pick_folder(&app, start.as_deref()))?
             .ok_or(AppError::Cancelled)?;
         let folder = grants::grant_folder(&app, chosen)?;
         let mut rep = Reporter::new(&progress, total, count);
@@ -459,12 +466,14 @@ pub async fn delete_document<R: Runtime>(
     blocking(move || {
         let name = s.with_open(|o| Ok(o.vault.info(&id.0)?.name))?;
         // The confirmation is Rust's own: a compromised UI cannot skip it.
-        let yes = s.config.dialogs.confirm(
-            &app,
-            "Delete document",
-            &format!("Delete “{name}” from the vault? This cannot be undone."),
-            "Delete",
-        );
+        let yes = s.with_dialog(|| {
+            s.config.dialogs.confirm(
+                &app,
+                "Delete document",
+                &format!("Delete “{name}” from the vault? This cannot be undone."),
+                "Delete",
+            )
+        })?;
         if !yes {
             return Err(AppError::Cancelled);
         }
@@ -504,35 +513,54 @@ pub async fn change_passphrase<R: Runtime>(
 ) -> AppResult<()> {
     let s = state.inner().clone();
     blocking(move || {
-        s.with_open(|o| {
-            o.vault.check_passphrase(&current.0)?;
-            Ok(o.vault.change_passphrase(&next.0, None)?)
-        })
+        s.check_passphrase(|| s.with_open(|o| Ok(o.vault.check_passphrase(&current.0)?)))?;
+        s.with_open(|o| Ok(o.vault.change_passphrase(&next.0, None)?))
     })
     .await
 }
 
-/// The audit log as the auditor reads it.
+/// One page of the audit log as the auditor reads it.
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuditView {
-    /// Newest first, at most [`AUDIT_LIMIT`].
+    /// Newest first, at most [`AUDIT_PAGE`], after skipping `offset` of the
+    /// entries that match.
     pub entries: Vec<coffer_core::audit::Entry>,
-    /// The chain's status.
+    /// How many entries match the filter in all.
+    pub matched: usize,
+    /// How many entries the log holds.
+    pub total: usize,
+    /// The chain's status (of the whole log).
     pub chain: coffer_core::audit::ChainStatus,
 }
 
 #[tauri::command]
 pub async fn audit_log<R: Runtime>(
     _c: Checked<R>,
+    event: EventFilter,
+    offset: Offset,
     state: State<'_, Shared<R>>,
 ) -> AppResult<AuditView> {
     let s = state.inner().clone();
     blocking(move || {
         s.with_open(|o| {
-            let (mut entries, chain) = o.vault.audit_log()?;
-            entries.reverse();
-            entries.truncate(AUDIT_LIMIT);
-            Ok(AuditView { entries, chain })
+            let (entries, chain) = o.vault.audit_log()?;
+            let total = entries.len();
+            let matching: Vec<_> = entries
+                .into_iter()
+                .rev()
+                .filter(|e| event.0.is_empty() || e.event == event.0)
+                .collect();
+            Ok(AuditView {
+                matched: matching.len(),
+                total,
+                entries: matching
+                    .into_iter()
+                    .skip(offset.0)
+                    .take(AUDIT_PAGE)
+                    .collect(),
+                chain,
+            })
         })
     })
     .await
@@ -548,6 +576,8 @@ pub struct PolicyView {
     pub refused_total: u64,
     /// The latest refused calls, newest first.
     pub refused: Vec<Refused>,
+    /// Refusals counted per gate and command since start (never dropped).
+    pub refused_counts: Vec<RefusalCount>,
 }
 
 #[tauri::command]
@@ -560,21 +590,36 @@ pub async fn ipc_policy<R: Runtime>(
         commands: &policy().commands,
         refused_total,
         refused,
+        refused_counts: state.refusal_counts(),
     })
 }
 
+/// Changes the auto-lock delay. Shortening it needs nothing; lengthening it
+/// needs the passphrase (checked like any other: slowed and audited), so a
+/// script in the page cannot keep an unattended vault open for a day.
 #[tauri::command]
 pub async fn set_auto_lock<R: Runtime>(
     _c: Checked<R>,
     minutes: Minutes,
+    passphrase: OptionalPassphrase,
     state: State<'_, Shared<R>>,
 ) -> AppResult<()> {
     let s = state.inner().clone();
-    blocking(move || s.set_auto_lock(minutes.0)).await
+    blocking(move || {
+        if minutes.0 > s.settings().auto_lock_minutes {
+            let pass = passphrase.0.ok_or(AppError::PassphraseNeeded)?;
+            s.check_passphrase(|| s.with_open(|o| Ok(o.vault.check_passphrase(&pass)?)))?;
+        }
+        s.set_auto_lock(minutes.0)
+    })
+    .await
 }
 
+/// User activity in the window (keys, pointer): the only call that
+/// postpones the auto-lock.
 #[tauri::command]
-pub async fn keep_alive<R: Runtime>(_c: Checked<R>) -> AppResult<()> {
+pub async fn keep_alive<R: Runtime>(_c: Checked<R>, state: State<'_, Shared<R>>) -> AppResult<()> {
+    state.touch();
     Ok(())
 }
 

@@ -5,19 +5,35 @@
 //! release or a package), [`Scripted`] answers from a JSON file named by
 //! `COFFER_E2E_DIALOGS`, so WebDriver tests can import and export under Xvfb.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use tauri::{AppHandle, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 
-/// The dialogs a command may open. Each returns `None` when cancelled.
+/// The folder file dialogs open in: the user's documents folder (never a
+/// place the UI names), else the home folder.
+pub fn start_folder<R: Runtime>(app: &AppHandle<R>) -> Option<PathBuf> {
+    let p = app.path();
+    p.document_dir()
+        .ok()
+        .filter(|d| d.is_dir())
+        .or_else(|| p.home_dir().ok())
+}
+
+/// The dialogs a command may open. Each returns `None` when cancelled. File
+/// and folder dialogs open in `start` (see [`start_folder`]).
 pub trait Dialogs<R: Runtime>: Send + Sync {
     /// Files to import.
-    fn pick_files(&self, app: &AppHandle<R>) -> Option<Vec<PathBuf>>;
+    fn pick_files(&self, app: &AppHandle<R>, start: Option<&Path>) -> Option<Vec<PathBuf>>;
     /// Where to save one document, suggesting its (sanitized) name.
-    fn save_file(&self, app: &AppHandle<R>, suggested: &str) -> Option<PathBuf>;
+    fn save_file(
+        &self,
+        app: &AppHandle<R>,
+        start: Option<&Path>,
+        suggested: &str,
+    ) -> Option<PathBuf>;
     /// A folder to export into.
-    fn pick_folder(&self, app: &AppHandle<R>) -> Option<PathBuf>;
+    fn pick_folder(&self, app: &AppHandle<R>, start: Option<&Path>) -> Option<PathBuf>;
     /// A yes/no question; `true` only when the user chose `yes`.
     fn confirm(&self, app: &AppHandle<R>, title: &str, message: &str, yes: &str) -> bool;
 }
@@ -26,12 +42,12 @@ pub trait Dialogs<R: Runtime>: Send + Sync {
 pub struct Native;
 
 impl<R: Runtime> Dialogs<R> for Native {
-    fn pick_files(&self, app: &AppHandle<R>) -> Option<Vec<PathBuf>> {
-        let picked = app
-            .dialog()
-            .file()
-            .set_title("Import into Coffer")
-            .blocking_pick_files()?;
+    fn pick_files(&self, app: &AppHandle<R>, start: Option<&Path>) -> Option<Vec<PathBuf>> {
+        let mut d = app.dialog().file().set_title("Import into Coffer");
+        if let Some(s) = start {
+            d = d.set_directory(s);
+        }
+        let picked = d.blocking_pick_files()?;
         Some(
             picked
                 .into_iter()
@@ -40,23 +56,29 @@ impl<R: Runtime> Dialogs<R> for Native {
         )
     }
 
-    fn save_file(&self, app: &AppHandle<R>, suggested: &str) -> Option<PathBuf> {
-        app.dialog()
+    fn save_file(
+        &self,
+        app: &AppHandle<R>,
+        start: Option<&Path>,
+        suggested: &str,
+    ) -> Option<PathBuf> {
+        let mut d = app
+            .dialog()
             .file()
             .set_title("Export from Coffer")
-            .set_file_name(suggested)
-            .blocking_save_file()?
-            .into_path()
-            .ok()
+            .set_file_name(suggested);
+        if let Some(s) = start {
+            d = d.set_directory(s);
+        }
+        d.blocking_save_file()?.into_path().ok()
     }
 
-    fn pick_folder(&self, app: &AppHandle<R>) -> Option<PathBuf> {
-        app.dialog()
-            .file()
-            .set_title("Export every document into…")
-            .blocking_pick_folder()?
-            .into_path()
-            .ok()
+    fn pick_folder(&self, app: &AppHandle<R>, start: Option<&Path>) -> Option<PathBuf> {
+        let mut d = app.dialog().file().set_title("Export every document into…");
+        if let Some(s) = start {
+            d = d.set_directory(s);
+        }
+        d.blocking_pick_folder()?.into_path().ok()
     }
 
     fn confirm(&self, app: &AppHandle<R>, title: &str, message: &str, yes: &str) -> bool {
@@ -112,7 +134,7 @@ impl Scripted {
 
 #[cfg(feature = "e2e")]
 impl<R: Runtime> Dialogs<R> for Scripted {
-    fn pick_files(&self, _: &AppHandle<R>) -> Option<Vec<PathBuf>> {
+    fn pick_files(&self, _: &AppHandle<R>, _: Option<&Path>) -> Option<Vec<PathBuf>> {
         let a = Self::answers();
         let list = a.get("pick")?.as_array()?;
         Some(
@@ -121,7 +143,7 @@ impl<R: Runtime> Dialogs<R> for Scripted {
                 .collect(),
         )
     }
-    fn save_file(&self, _: &AppHandle<R>, suggested: &str) -> Option<PathBuf> {
+    fn save_file(&self, _: &AppHandle<R>, _: Option<&Path>, suggested: &str) -> Option<PathBuf> {
         let a = Self::answers();
         let dir = PathBuf::from(a.get("save")?.as_str()?);
         Some(if dir.is_dir() {
@@ -130,7 +152,7 @@ impl<R: Runtime> Dialogs<R> for Scripted {
             dir
         })
     }
-    fn pick_folder(&self, _: &AppHandle<R>) -> Option<PathBuf> {
+    fn pick_folder(&self, _: &AppHandle<R>, _: Option<&Path>) -> Option<PathBuf> {
         Self::answers().get("folder")?.as_str().map(PathBuf::from)
     }
     fn confirm(&self, _: &AppHandle<R>, _: &str, _: &str, _: &str) -> bool {

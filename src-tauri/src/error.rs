@@ -47,6 +47,12 @@ pub enum AppError {
     /// A path that fails Coffer's path rules (traversal, symlink, NUL, …).
     #[error("refused path: {0}")]
     BadPath(&'static str),
+    /// Lengthening the auto-lock delay without the passphrase.
+    #[error("lengthening the auto-lock delay needs the passphrase")]
+    PassphraseNeeded,
+    /// A native dialog is already open: one at a time.
+    #[error("another dialog is already open: answer it first")]
+    DialogOpen,
     /// Something inside the app failed; the detail is in the log, not here.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -69,6 +75,8 @@ impl AppError {
             AppError::NothingDropped => "nothing_dropped",
             AppError::NotGranted => "not_granted",
             AppError::BadPath(_) => "bad_path",
+            AppError::DialogOpen => "dialog_open",
+            AppError::PassphraseNeeded => "passphrase_needed",
             AppError::Internal(_) => "internal",
         }
     }

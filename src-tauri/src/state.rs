@@ -3,7 +3,7 @@
 //! calls recorded for the auditor, and the channel on which Rust tells the UI
 //! that the vault locked or files were dropped.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -22,6 +22,34 @@ use crate::settings::Settings;
 
 /// How many refused calls are kept for the audit page.
 pub const REFUSALS_KEPT: usize = 200;
+
+/// The delay before the next passphrase check after `failures` wrong ones in
+/// a row: none after the first (a typo), then 1 s, 2 s, 4 s… up to 60 s, on
+/// top of Argon2id's own cost. Checks wait their turn one at a time, so calls
+/// in parallel gain nothing.
+pub fn check_delay(failures: u32) -> Duration {
+    match failures {
+        0 | 1 => Duration::ZERO,
+        n => Duration::from_secs(1u64 << (n - 2).min(6)).min(Duration::from_secs(60)),
+    }
+}
+
+/// How many calls a gate refused for one command, never dropped: a flood of
+/// bogus calls cannot push a refusal by Rust out of sight.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefusalCount {
+    /// `hook` or `rust`.
+    pub gate: &'static str,
+    /// A command of the policy, or `(not in the policy)`.
+    pub command: String,
+    /// How many.
+    pub count: u64,
+}
+
+/// The name refusals are counted under for a command the policy does not list
+/// (the hook reports whatever name the page used: unbounded, so not a key).
+pub const UNLISTED: &str = "(not in the policy)";
 
 /// The app's state, shared by commands and the auto-lock timer.
 pub type Shared<R> = Arc<Inner<R>>;
@@ -85,6 +113,12 @@ pub struct Inner<R: Runtime> {
     activity: Mutex<Instant>,
     dropped: Mutex<Vec<PathBuf>>,
     refused: Mutex<(u64, VecDeque<Refused>)>,
+    refusal_counts: Mutex<BTreeMap<(&'static str, String), u64>>,
+    /// Held while a native dialog is open: one at a time.
+    dialog: Mutex<()>,
+    /// Wrong passphrases in a row, and when the next check may run; held
+    /// for the whole check, so checks run one at a time.
+    checks: Mutex<(u32, Instant)>,
     events: Mutex<Option<Channel<Notice>>>,
     /// Which hook bindings were admitted (each call once, per page session).
     calls: Mutex<coffer_core::ipc_policy::CallWindow>,
@@ -106,6 +140,9 @@ impl<R: Runtime> Inner<R> {
             activity: Mutex::new(Instant::now()),
             dropped: Mutex::new(Vec::new()),
             refused: Mutex::new((0, VecDeque::new())),
+            refusal_counts: Mutex::new(BTreeMap::new()),
+            dialog: Mutex::new(()),
+            checks: Mutex::new((0, Instant::now())),
             events: Mutex::new(None),
             calls: Mutex::new(Default::default()),
         })
@@ -119,12 +156,52 @@ impl<R: Runtime> Inner<R> {
         guard(&self.calls).admit(b)
     }
 
-    /// Marks the user as active (resets the auto-lock timer).
+    /// Marks the user as active (resets the auto-lock timer). Only user
+    /// activity counts: `keep_alive` (input in the window), an unlock, and a
+    /// native dialog the user answered; other calls never postpone the lock.
     pub fn touch(&self) {
         *guard(&self.activity) = Instant::now();
     }
 
-    /// How long since the last call.
+    /// Runs `f` with the one native dialog slot, or refuses at once when a
+    /// dialog is already open (a loop of calls never stacks prompts). The
+    /// user's answer counts as activity.
+    pub fn with_dialog<T>(&self, f: impl FnOnce() -> T) -> AppResult<T> {
+        let _slot = self.dialog.try_lock().map_err(|_| AppError::DialogOpen)?;
+        let out = f();
+        self.touch();
+        Ok(out)
+    }
+
+    /// Runs a passphrase check `f`, one at a time, after the delay that
+    /// earlier wrong passphrases earned (see [`check_delay`]). A wrong one
+    /// lengthens the next delay; a right one clears it.
+    pub fn check_passphrase<T>(&self, f: impl FnOnce() -> AppResult<T>) -> AppResult<T> {
+        let mut g = guard(&self.checks);
+        let wait = g.1.saturating_duration_since(Instant::now());
+        if !wait.is_zero() {
+            std::thread::sleep(wait);
+        }
+        let r = f();
+        match &r {
+            Err(AppError::Core(coffer_core::Error::WrongSecret)) => {
+                g.0 = g.0.saturating_add(1);
+                g.1 = Instant::now() + check_delay(g.0);
+                warn!(failures = g.0, "wrong passphrase");
+            }
+            Ok(_) => *g = (0, Instant::now()),
+            Err(_) => {}
+        }
+        r
+    }
+
+    /// Wrong passphrases in a row, and how long until the next check may run.
+    pub fn check_state(&self) -> (u32, Duration) {
+        let g = guard(&self.checks);
+        (g.0, g.1.saturating_duration_since(Instant::now()))
+    }
+
+    /// How long since the last user activity.
     pub fn idle_for(&self) -> Duration {
         guard(&self.activity).elapsed()
     }
@@ -134,7 +211,8 @@ impl<R: Runtime> Inner<R> {
         guard(&self.settings).clone()
     }
 
-    /// Changes the auto-lock delay and saves it.
+    /// Changes the auto-lock delay and saves it (the caller checked the
+    /// passphrase when it grows).
     pub fn set_auto_lock(&self, minutes: u32) -> AppResult<()> {
         let mut s = guard(&self.settings);
         s.auto_lock_minutes = minutes;
@@ -238,6 +316,11 @@ impl<R: Runtime> Inner<R> {
             .take(64)
             .collect();
         warn!(gate, reason, "IPC call refused");
+        let key = match coffer_core::ipc_policy::policy().command(&command) {
+            Some(rule) => rule.name.clone(),
+            None => UNLISTED.to_owned(),
+        };
+        *guard(&self.refusal_counts).entry((gate, key)).or_insert(0) += 1;
         let mut r = guard(&self.refused);
         r.0 += 1;
         if r.1.len() == REFUSALS_KEPT {
@@ -255,6 +338,20 @@ impl<R: Runtime> Inner<R> {
     pub fn refusals(&self) -> (u64, Vec<Refused>) {
         let r = guard(&self.refused);
         (r.0, r.1.iter().rev().cloned().collect())
+    }
+
+    /// Refusals counted per gate and command, Rust's gate first.
+    pub fn refusal_counts(&self) -> Vec<RefusalCount> {
+        let mut out: Vec<RefusalCount> = guard(&self.refusal_counts)
+            .iter()
+            .map(|((gate, command), n)| RefusalCount {
+                gate,
+                command: command.clone(),
+                count: *n,
+            })
+            .collect();
+        out.sort_by_key(|c| (c.gate != "rust", std::cmp::Reverse(c.count)));
+        out
     }
 
     /// Sets the channel for notices.

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,28 +35,56 @@ struct Answers {
     folder: Option<PathBuf>,
     confirm: bool,
     confirmed: Vec<String>,
+    /// The folder each file dialog opened in.
+    starts: Vec<Option<PathBuf>>,
+    /// While set, a confirmation waits for a message on it (the user is
+    /// slow to answer).
+    hold: Option<Arc<Mutex<std::sync::mpsc::Receiver<()>>>>,
+    /// How many dialogs opened.
+    opened: usize,
 }
 
 #[derive(Clone, Default)]
 struct TestDialogs(Arc<Mutex<Answers>>);
 
-impl Dialogs<MockRuntime> for TestDialogs {
-    fn pick_files(&self, _: &AppHandle<MockRuntime>) -> Option<Vec<PathBuf>> {
-        self.0.lock().unwrap().pick.clone()
+impl TestDialogs {
+    fn opened(&self, start: Option<&Path>) -> std::sync::MutexGuard<'_, Answers> {
+        let mut a = self.0.lock().unwrap();
+        a.opened += 1;
+        a.starts.push(start.map(Path::to_owned));
+        a
     }
-    fn save_file(&self, _: &AppHandle<MockRuntime>, suggested: &str) -> Option<PathBuf> {
-        let a = self.0.lock().unwrap();
+}
+
+impl Dialogs<MockRuntime> for TestDialogs {
+    fn pick_files(&self, _: &AppHandle<MockRuntime>, start: Option<&Path>) -> Option<Vec<PathBuf>> {
+        self.opened(start).pick.clone()
+    }
+    fn save_file(
+        &self,
+        _: &AppHandle<MockRuntime>,
+        start: Option<&Path>,
+        suggested: &str,
+    ) -> Option<PathBuf> {
+        let a = self.opened(start);
         a.save
             .clone()
             .or_else(|| a.save_in.as_ref().map(|d| d.join(suggested)))
     }
-    fn pick_folder(&self, _: &AppHandle<MockRuntime>) -> Option<PathBuf> {
-        self.0.lock().unwrap().folder.clone()
+    fn pick_folder(&self, _: &AppHandle<MockRuntime>, start: Option<&Path>) -> Option<PathBuf> {
+        self.opened(start).folder.clone()
     }
     fn confirm(&self, _: &AppHandle<MockRuntime>, _: &str, message: &str, _: &str) -> bool {
-        let mut a = self.0.lock().unwrap();
-        a.confirmed.push(message.to_owned());
-        a.confirm
+        let hold = {
+            let mut a = self.0.lock().unwrap();
+            a.opened += 1;
+            a.confirmed.push(message.to_owned());
+            a.hold.clone()
+        };
+        if let Some(rx) = hold {
+            let _ = rx.lock().unwrap().recv();
+        }
+        self.0.lock().unwrap().confirm
     }
 }
 
@@ -270,7 +298,7 @@ fn a_user_session_through_every_command() {
     );
 
     // Audit and policy views.
-    let audit = h.ok("audit_log", json!({}));
+    let audit = h.ok("audit_log", json!({"event": "", "offset": 0}));
     assert_eq!(audit["chain"]["ok"], true, "{audit}");
     let events: Vec<&str> = audit["entries"]
         .as_array()
@@ -295,7 +323,7 @@ fn a_user_session_through_every_command() {
     );
 
     // Settings, keep-alive, notices.
-    h.ok("set_auto_lock", json!({"minutes": 3}));
+    h.ok("set_auto_lock", json!({"minutes": 3, "passphrase": ""}));
     assert_eq!(h.ok("vault_status", json!({}))["autoLockMinutes"], 3);
     let saved = std::fs::read_to_string(h.dir.path().join("config/desktop.json")).unwrap();
     assert!(saved.contains("\"autoLockMinutes\": 3"), "{saved}");
@@ -475,9 +503,21 @@ fn hostile_arguments_meet_rusts_own_checks() {
             json!({"progress": "/etc/shadow"}),
             "blocked",
         ),
-        ("set_auto_lock", json!({"minutes": 0}), "blocked"),
-        ("set_auto_lock", json!({"minutes": 2.5}), "blocked"),
-        ("set_auto_lock", json!({"minutes": "5"}), "blocked"),
+        (
+            "set_auto_lock",
+            json!({"minutes": 0, "passphrase": ""}),
+            "blocked",
+        ),
+        (
+            "set_auto_lock",
+            json!({"minutes": 2.5, "passphrase": ""}),
+            "blocked",
+        ),
+        (
+            "set_auto_lock",
+            json!({"minutes": "5", "passphrase": ""}),
+            "blocked",
+        ),
         (
             "set_tags",
             json!({"id": id, "tags": ["x".repeat(65)]}),
@@ -673,7 +713,7 @@ fn auto_lock_wipes_keys_after_idle_and_notices_the_ui() {
     let s = h.shared();
     assert!(!s.lock_if_idle_after(Duration::from_secs(5)));
     assert!(s.is_unlocked());
-    h.ok("set_auto_lock", json!({"minutes": 1}));
+    h.ok("set_auto_lock", json!({"minutes": 1, "passphrase": ""}));
     assert!(s.lock_if_idle_after(Duration::from_secs(61)));
     assert!(!s.is_unlocked());
     assert_eq!(h.code("list_documents", json!({"query": ""})), "locked");
@@ -955,4 +995,221 @@ fn navigation_stays_in_the_app() {
     ] {
         assert!(!crate::stays_in_app(&no.parse().unwrap()), "{no}");
     }
+}
+
+/// Refusals are counted per gate and command, and the counts are never
+/// dropped: a flood of thousands of bogus reports from the page cannot push
+/// a refusal by Rust out of the auditor's sight.
+#[test]
+fn a_flood_of_refusals_never_hides_one_by_rust() {
+    let h = harness();
+    h.created();
+    // One call Rust refuses (unbound: it never passed the hook).
+    invoke_raw(&h.main, "lock", json!({})).unwrap_err();
+    // Then the page floods the hook's report channel.
+    for i in 0..(crate::state::REFUSALS_KEPT * 3) {
+        let cmd = if i % 2 == 0 {
+            "plugin:fs|read_file"
+        } else {
+            "export_all"
+        };
+        h.call(
+            "report_blocked",
+            json!({"command": cmd, "reason": "unknown_command"}),
+        )
+        .unwrap_err();
+    }
+    let pol = h.ok("ipc_policy", json!({}));
+    // The itemized list kept only the newest, all from the hook...
+    let listed = pol["refused"].as_array().unwrap();
+    assert_eq!(listed.len(), crate::state::REFUSALS_KEPT);
+    assert!(listed.iter().all(|r| r["gate"] == "hook"));
+    // ...but the counts still show Rust's refusal, first.
+    let counts = pol["refusedCounts"].as_array().unwrap();
+    assert_eq!(
+        counts[0],
+        json!({"gate": "rust", "command": "lock", "count": 1}),
+        "{pol}"
+    );
+    let count = |gate: &str, cmd: &str| {
+        counts
+            .iter()
+            .find(|c| c["gate"] == gate && c["command"] == cmd)
+            .map(|c| c["count"].as_u64().unwrap())
+    };
+    assert_eq!(
+        count("hook", crate::state::UNLISTED),
+        Some(crate::state::REFUSALS_KEPT as u64 * 3 / 2)
+    );
+    assert_eq!(
+        count("hook", "export_all"),
+        Some(crate::state::REFUSALS_KEPT as u64 * 3 / 2)
+    );
+    // Names the page made up are not keys: the table stays small.
+    assert!(counts.len() <= 3, "{counts:?}");
+}
+
+/// Only user activity postpones the auto-lock: a script calling commands in
+/// a loop does not keep the vault open; `keep_alive` (input in the window)
+/// does.
+#[test]
+fn only_user_activity_postpones_the_auto_lock() {
+    let h = harness();
+    h.created();
+    let s = h.shared();
+    std::thread::sleep(Duration::from_millis(120));
+    for _ in 0..20 {
+        h.ok("vault_status", json!({}));
+        h.ok("list_documents", json!({"query": ""}));
+        h.ok("ipc_policy", json!({}));
+    }
+    assert!(
+        s.idle_for() >= Duration::from_millis(120),
+        "a call postponed the lock"
+    );
+    h.ok("keep_alive", json!({}));
+    assert!(s.idle_for() < Duration::from_millis(120));
+}
+
+/// Lengthening the auto-lock delay asks for the passphrase (checked, slowed
+/// and audited like any other check); shortening it does not.
+#[test]
+fn lengthening_the_auto_lock_needs_the_passphrase() {
+    let h = harness();
+    h.created();
+    let minutes = |h: &Harness| h.ok("vault_status", json!({}))["autoLockMinutes"].clone();
+    h.ok("set_auto_lock", json!({"minutes": 2, "passphrase": ""}));
+    assert_eq!(
+        h.code("set_auto_lock", json!({"minutes": 1440, "passphrase": ""})),
+        "passphrase_needed"
+    );
+    assert_eq!(
+        h.code(
+            "set_auto_lock",
+            json!({"minutes": 1440, "passphrase": "not the passphrase"})
+        ),
+        "wrong_secret"
+    );
+    assert_eq!(minutes(&h), 2);
+    h.ok(
+        "set_auto_lock",
+        json!({"minutes": 1440, "passphrase": PASS}),
+    );
+    assert_eq!(minutes(&h), 1440);
+    let audit = h.ok("audit_log", json!({"event": "failed_check", "offset": 0}));
+    assert_eq!(audit["matched"], 1, "{audit}");
+}
+
+/// Wrong passphrases slow the next check down (one at a time, growing
+/// delays), and each is in the audit log.
+#[test]
+fn failed_passphrase_checks_are_slowed_and_audited() {
+    let h = harness();
+    h.created();
+    h.ok("lock", json!({}));
+    let s = h.shared();
+    for _ in 0..3 {
+        assert_eq!(
+            h.code("unlock", json!({"passphrase": "guess"})),
+            "wrong_secret"
+        );
+    }
+    let (failures, wait) = s.check_state();
+    assert_eq!(failures, 3);
+    assert!(
+        wait > Duration::from_millis(1500),
+        "no delay after 3 failures"
+    );
+    assert_eq!(crate::state::check_delay(1), Duration::ZERO);
+    assert!(crate::state::check_delay(4) > crate::state::check_delay(3));
+    assert_eq!(crate::state::check_delay(1000), Duration::from_secs(60));
+    // The right passphrase waits out the delay, then clears it.
+    let t = std::time::Instant::now();
+    h.ok("unlock", json!({"passphrase": PASS}));
+    assert!(t.elapsed() >= Duration::from_millis(1500));
+    assert_eq!(s.check_state().0, 0);
+    assert_eq!(
+        h.code(
+            "change_passphrase",
+            json!({"current": "guess", "next": "new secret phrase 1"})
+        ),
+        "wrong_secret"
+    );
+    let failed = |ev: &str| h.ok("audit_log", json!({"event": ev, "offset": 0}))["matched"].clone();
+    assert_eq!(failed("failed_unlock"), 3);
+    assert_eq!(failed("failed_check"), 1);
+}
+
+/// One native dialog at a time: while a confirmation waits for the user,
+/// every other call that would open a dialog is refused at once, so a loop
+/// of calls never stacks prompts.
+#[test]
+fn one_native_dialog_at_a_time() {
+    let h = harness();
+    h.created();
+    let a = h.file("a.txt", b"a");
+    let id = id_of(&h.import(std::slice::from_ref(&a))["added"][0]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let mut ans = h.answers();
+        ans.hold = Some(Arc::new(Mutex::new(rx)));
+        ans.confirm = false;
+        ans.opened = 0;
+    }
+    let main = h.main.clone();
+    let first = {
+        let id = id.clone();
+        std::thread::spawn(move || invoke_on(&main, "delete_document", json!({ "id": id })))
+    };
+    while h.answers().opened == 0 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for _ in 0..20 {
+        assert_eq!(
+            h.code("delete_document", json!({ "id": id })),
+            "dialog_open"
+        );
+    }
+    assert_eq!(
+        h.code("import_files", json!({"progress": "__CHANNEL__:3"})),
+        "dialog_open"
+    );
+    assert_eq!(
+        h.code("export_document", json!({ "id": id })),
+        "dialog_open"
+    );
+    assert_eq!(h.answers().opened, 1, "a second dialog opened");
+    tx.send(()).unwrap();
+    let e = first.join().unwrap().unwrap_err();
+    assert_eq!(e["code"], "cancelled");
+    h.answers().hold = None;
+    // Once answered, the next dialog opens.
+    h.answers().confirm = true;
+    h.ok("delete_document", json!({ "id": id }));
+}
+
+/// File dialogs open in the user's documents folder (else home), never in a
+/// place the page could name.
+#[test]
+fn file_dialogs_open_in_the_documents_folder() {
+    let h = harness();
+    h.created();
+    let a = h.file("a.txt", b"a");
+    let id = id_of(&h.import(std::slice::from_ref(&a))["added"][0]);
+    h.answers().save_in = Some(h.dir.path().join("outside"));
+    h.answers().folder = Some(h.dir.path().join("outside"));
+    std::fs::remove_file(&a).unwrap();
+    h.ok("export_document", json!({ "id": id }));
+    let out = h.dir.path().join("all");
+    std::fs::create_dir(&out).unwrap();
+    h.answers().folder = Some(out);
+    h.ok("export_all", json!({"progress": "__CHANNEL__:4"}));
+    let want = crate::dialogs::start_folder(h.app.handle());
+    assert!(want.as_ref().is_some_and(|p| p.is_absolute()), "{want:?}");
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let docs = tauri::Manager::path(h.app.handle()).document_dir().ok();
+    assert!(want == docs || want == home, "{want:?}");
+    let starts = h.answers().starts.clone();
+    assert_eq!(starts.len(), 3);
+    assert!(starts.iter().all(|s| *s == want), "{starts:?}");
 }

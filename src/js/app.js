@@ -30,9 +30,10 @@ function wipe() {
   $('tag-filter').replaceChildren();
   $('audit-body').replaceChildren();
   $('refused-body').replaceChildren();
+  $('refused-counts-body').replaceChildren();
   $('search').value = '';
   $('list-summary').textContent = '';
-  for (const id of ['unlock-pass', 'create-pass', 'create-pass2', 'passwd-current', 'passwd-new', 'passwd-new2']) $(id).value = '';
+  for (const id of ['unlock-pass', 'create-pass', 'create-pass2', 'autolock-passphrase', 'passwd-current', 'passwd-new', 'passwd-new2']) $(id).value = '';
   $('recovery-key').textContent = '';
   $('toasts').replaceChildren();
   if ($('edit-dialog').open) $('edit-dialog').close();
@@ -367,11 +368,13 @@ async function tagDoc(d) {
 $('autolock-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const minutes = Number($('autolock-minutes').value);
+  $('autolock-error').textContent = '';
   try {
-    await call('set_auto_lock', { minutes });
+    await call('set_auto_lock', { minutes, passphrase: $('autolock-passphrase').value });
+    $('autolock-passphrase').value = '';
     status.autoLockMinutes = minutes;
     toast(`The vault now locks after ${minutes} minute${minutes === 1 ? '' : 's'} without activity.`, 'ok');
-  } catch (e) { fail(e); }
+  } catch (e) { $('autolock-error').textContent = explain(e); }
 });
 
 meter($('passwd-new'), $('passwd-strength-bar'), $('passwd-strength-text'), $('passwd-new2'), $('passwd-submit'));
@@ -409,13 +412,35 @@ async function loadAudit() {
       el('td', { text: c.hookOnly ? `${c.purpose} (isolation layer only)` : c.purpose }),
     )));
     $('refused-count').textContent = String(p.refusedTotal);
+    $('refused-counts-body').replaceChildren(...p.refusedCounts.map((c) => el('tr', {},
+      el('td', { text: c.gate }), el('td', {}, el('code', { text: c.command })), el('td', { class: 'num', text: String(c.count) }),
+    )));
     $('refused-body').replaceChildren(...(p.refused.length ? p.refused.map((r) => el('tr', {},
       el('td', { text: when(r.atMs) }), el('td', {}, el('code', { text: r.command || '(none)' })),
       el('td', { text: r.reason }), el('td', { text: r.gate }),
     )) : [el('tr', {}, el('td', { colspan: '4', class: 'muted', text: 'No call has been refused since Coffer started.' }))]));
   } catch (e) { fail(e); }
+  await loadAuditPage();
+}
+
+// The audit log, one page (200 entries) at a time, newest first.
+const AUDIT_PAGE = 200;
+const AUDIT_EVENTS = ['create', 'unlock', 'failed_unlock', 'failed_check', 'lock', 'add', 'export', 'delete', 'edit',
+  'passphrase_change', 'recover', 'repair', 'accept_older', 'recovery_key_change', 'rekey', 'upgrade'];
+for (const ev of AUDIT_EVENTS) $('audit-event').append(el('option', { value: ev, text: ev }));
+let auditOffset = 0;
+$('audit-event').addEventListener('change', () => { auditOffset = 0; loadAuditPage(); });
+$('audit-newer').addEventListener('click', () => { auditOffset = Math.max(0, auditOffset - AUDIT_PAGE); loadAuditPage(); });
+$('audit-older').addEventListener('click', () => { auditOffset += AUDIT_PAGE; loadAuditPage(); });
+
+async function loadAuditPage() {
   try {
-    const a = await call('audit_log');
+    const a = await call('audit_log', { event: $('audit-event').value, offset: auditOffset });
+    $('audit-range').textContent = a.matched
+      ? `${auditOffset + 1}–${auditOffset + a.entries.length} of ${a.matched}${a.matched === a.total ? '' : ` (of ${a.total} entries)`}`
+      : 'no entry';
+    $('audit-newer').disabled = auditOffset === 0;
+    $('audit-older').disabled = auditOffset + a.entries.length >= a.matched;
     const badge = $('chain-status');
     badge.textContent = a.chain.ok ? `chain intact · ${a.chain.entries} entries` : `chain broken: ${a.chain.problem ?? 'unknown'}`;
     badge.className = `badge ${a.chain.ok ? 'ok' : 'bad'}`;

@@ -54,6 +54,9 @@ pub enum Event {
     /// The index's record was upgraded to schema 2 (and the header's
     /// generation moved on, so no schema-1 copy fits any more).
     Upgrade,
+    /// A passphrase check on an unlocked vault failed (before a change of
+    /// passphrase or of the auto-lock delay).
+    FailedCheck,
 }
 
 impl Event {
@@ -75,6 +78,7 @@ impl Event {
             Event::RecoveryKeyChange => "recovery_key_change",
             Event::Rekey => "rekey",
             Event::Upgrade => "upgrade",
+            Event::FailedCheck => "failed_check",
         }
     }
 }

@@ -355,7 +355,13 @@ impl ArgRule {
             ArgRule::Array { max_items, items } => v
                 .as_array()
                 .is_some_and(|a| a.len() <= *max_items && a.iter().all(|i| items.accepts(i))),
-            ArgRule::Channel => v.as_str().is_some_and(|s| matches(CHANNEL_PATTERN, s)),
+            ArgRule::Channel => v.as_str().is_some_and(|s| {
+                matches(CHANNEL_PATTERN, s)
+                    && s.rsplit(':')
+                        .next()
+                        .and_then(|n| n.parse::<u32>().ok())
+                        .is_some()
+            }),
         }
     }
 
@@ -532,15 +538,30 @@ mod tests {
             p.check("lock", &json!([])).unwrap_err(),
             Refusal::BadMessage
         );
-        assert!(p.check("set_auto_lock", &json!({"minutes": 1.5})).is_err());
-        assert!(p.check("set_auto_lock", &json!({"minutes": 0})).is_err());
-        assert!(p.check("set_auto_lock", &json!({"minutes": 15})).is_ok());
+        assert!(p
+            .check("set_auto_lock", &json!({"minutes": 1.5, "passphrase": ""}))
+            .is_err());
+        assert!(p
+            .check("set_auto_lock", &json!({"minutes": 0, "passphrase": ""}))
+            .is_err());
+        assert!(p
+            .check("set_auto_lock", &json!({"minutes": 15, "passphrase": ""}))
+            .is_ok());
         assert!(p
             .check("import_files", &json!({"progress": "__CHANNEL__:12"}))
             .is_ok());
         assert!(p
             .check("import_files", &json!({"progress": "/etc/passwd"}))
             .is_err());
+        // Channel ids are 32-bit in Tauri.
+        for id in ["4294967295", "0"] {
+            let ch = format!("__CHANNEL__:{id}");
+            assert!(p.check("import_files", &json!({ "progress": ch })).is_ok());
+        }
+        for id in ["4294967296", "9999999999"] {
+            let ch = format!("__CHANNEL__:{id}");
+            assert!(p.check("import_files", &json!({ "progress": ch })).is_err());
+        }
         let tags: Vec<String> = (0..33).map(|i| format!("t{i}")).collect();
         assert!(p
             .check("set_tags", &json!({"id": id, "tags": tags}))

@@ -350,13 +350,7 @@ impl Vault {
         &self,
         f: impl FnOnce(&Connection, &mut State, &Vault) -> Result<T>,
     ) -> Result<T> {
-        self.readable()?;
-        if let Some(o) = self.older {
-            return Err(Error::RolledBack {
-                now: o.now,
-                seen: o.seen,
-            });
-        }
+        self.writable()?;
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let mut st = index::checked_state(&tx, &self.k_manifest, &self.header.vault_id)?;
         let out = f(&tx, &mut st, self)?;

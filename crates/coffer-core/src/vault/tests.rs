@@ -268,6 +268,44 @@ fn audit_log_records_events_and_detects_truncation() {
 }
 
 #[test]
+fn an_edit_that_changes_nothing_writes_and_audits_nothing() {
+    let (_t, v, _) = new_vault();
+    let id = add(&v, "a.txt", b"a");
+    v.edit(&id, None, Some(&["x".to_owned(), "y".to_owned()]))
+        .unwrap();
+    let before = (v.audit_log().unwrap().0.len(), v.data_version().unwrap());
+    let fold = v
+        .conn
+        .query_row("SELECT count(*) FROM audit", [], |r| r.get::<_, i64>(0))
+        .unwrap();
+    for _ in 0..50 {
+        v.edit(&id, Some("a.txt"), None).unwrap();
+        v.edit(&id, None, Some(&["y".to_owned(), "x".to_owned()]))
+            .unwrap();
+        let d = v
+            .edit(
+                &id,
+                Some("a.txt"),
+                Some(&["y".to_owned(), "x".to_owned(), "x".to_owned()]),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(d.name, "a.txt");
+    }
+    let (entries, status) = v.audit_log().unwrap();
+    assert!(status.ok);
+    assert_eq!(entries.len(), before.0, "a no-op edit was audited");
+    assert_eq!(
+        v.conn
+            .query_row("SELECT count(*) FROM audit", [], |r| r.get::<_, i64>(0))
+            .unwrap(),
+        fold
+    );
+    // A real change still is.
+    v.edit(&id, Some("b.txt"), None).unwrap();
+    assert_eq!(v.audit_log().unwrap().0.len(), before.0 + 1);
+}
+
+#[test]
 fn a_failed_unlock_is_chained_in_at_the_next_unlock() {
     let (t, v, _) = new_vault();
     drop(v);
@@ -382,6 +420,13 @@ fn check_passphrase_and_data_version() {
         v.check_passphrase(&Passphrase::new("not the passphrase".into())),
         Err(Error::WrongSecret)
     ));
+    let (entries, status) = v.audit_log().unwrap();
+    assert!(status.ok);
+    assert_eq!(entries.last().unwrap().event, "failed_check");
+    assert_eq!(
+        entries.iter().filter(|e| e.event == "failed_check").count(),
+        1
+    );
     let before = v.data_version().unwrap();
     add(&v, "own.txt", b"x");
     assert_eq!(

@@ -134,10 +134,18 @@ impl Vault {
 
     /// Checks a passphrase against this vault's passphrase slot without
     /// opening anything (for a UI that asks for the current one before a
-    /// change). Costs one Argon2id derivation.
+    /// change). Costs one Argon2id derivation. A wrong passphrase is
+    /// audited (`failed_check`) where the vault can be written.
     #[instrument(skip_all)]
     pub fn check_passphrase(&self, pass: &Passphrase) -> Result<()> {
-        self.header.unlock(&Unlocker::Passphrase(pass)).map(drop)
+        let r = self.header.unlock(&Unlocker::Passphrase(pass)).map(drop);
+        if matches!(r, Err(Error::WrongSecret)) && self.writable().is_ok() {
+            self.write(|tx, st, v| {
+                audit::append(tx, &v.k_audit, st, Event::FailedCheck, "")?;
+                Ok(())
+            })?;
+        }
+        r
     }
 
     /// A number that changes when another connection (another process, such
@@ -569,6 +577,15 @@ impl Vault {
         name: Option<&str>,
         tags: Option<&[String]>,
     ) -> Result<DocumentInfo> {
+        // An edit that changes nothing writes nothing and is not audited
+        // (a script repeating a rename cannot fill the log). Read outside
+        // the transaction: a concurrent change orders after this no-op.
+        let (r, current) = self.checked_row(id)?;
+        let unchanged = name.is_none_or(|n| n == current.name)
+            && tags.is_none_or(|t| meta::normalize_tags(t) == current.tags);
+        if unchanged {
+            return Ok(DocumentInfo::from_meta(&id.0, r.size, current));
+        }
         crate::faults::point("edit:before-tx", self.dir());
         // The row is read and checked inside the transaction, so a
         // concurrent edit or removal is seen, never overwritten.
