@@ -264,11 +264,31 @@ pub struct Failure {
 
 /// What an import did.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Imported {
     /// Documents added.
     pub added: Vec<DocumentInfo>,
     /// Files refused.
     pub failed: Vec<Failure>,
+    /// Files inside dropped folders that were not imported: past the file
+    /// limit, or in folders past the depth limit (counted as folders).
+    pub left_out: LeftOut,
+}
+
+/// What a folder walk left out, so the user is told rather than guessing.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeftOut {
+    /// Regular files past the limit of files per dropped folder.
+    pub files: usize,
+    /// That limit.
+    pub file_limit: usize,
+    /// Folders deeper than the depth limit, not entered.
+    pub folders: usize,
+    /// That limit.
+    pub depth_limit: usize,
+    /// Symbolic links and special files inside, never followed.
+    pub not_regular: usize,
 }
 
 fn import_paths<R: Runtime>(
@@ -279,9 +299,19 @@ fn import_paths<R: Runtime>(
 ) -> AppResult<Imported> {
     let mut failed = Vec::new();
     let mut files = Vec::new();
+    let mut left_out = LeftOut {
+        file_limit: grants::MAX_FILES_PER_DROP,
+        depth_limit: grants::MAX_DEPTH,
+        ..LeftOut::default()
+    };
     for p in paths {
         match grants::import_sources(app, &p) {
-            Ok(mut found) => files.append(&mut found),
+            Ok(mut found) => {
+                files.append(&mut found.files);
+                left_out.files += found.left_out;
+                left_out.folders += found.too_deep;
+                left_out.not_regular += found.not_regular;
+            }
             Err(e) => failed.push(Failure {
                 item: grants::display_name(&p),
                 code: e.code(),
@@ -289,30 +319,28 @@ fn import_paths<R: Runtime>(
             }),
         }
     }
-    let total = files.iter().map(|(_, len)| *len).sum();
+    let total = files.iter().map(|f| f.len).sum();
     let mut rep = Reporter::new(progress, total, files.len());
     let mut added = Vec::new();
     s.with_open(|open| {
-        for (p, _) in &files {
-            let r = open.vault.add_files(
-                std::slice::from_ref(p),
-                &AddOptions::default(),
-                &mut |n| rep.bytes(n),
-                &mut |_| {},
-            );
-            match r {
+        for src in &files {
+            let item = src
+                .name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match add_source(&open.vault, src, &mut rep) {
                 Ok(mut docs) => added.append(&mut docs),
                 // A full disk or a broken index stops the import; a bad file does not.
-                Err(
+                Err(AppError::Core(
                     e @ (coffer_core::Error::DiskFull(_) | coffer_core::Error::IndexTampered(_)),
-                ) => {
+                )) => {
                     open.catalog = None;
                     return Err(e.into());
                 }
                 Err(e) => failed.push(Failure {
-                    item: grants::display_name(p),
+                    item,
                     code: e.code(),
-                    message: e.public().message,
+                    message: e.message(),
                 }),
             }
             rep.file_done();
@@ -320,7 +348,38 @@ fn import_paths<R: Runtime>(
         open.catalog = None;
         Ok(())
     })?;
-    Ok(Imported { added, failed })
+    Ok(Imported {
+        added,
+        failed,
+        left_out,
+    })
+}
+
+/// Adds one source, read from the file [`grants::Source::open`] opened (no
+/// link followed, `fstat`ed): the core reopens that very file through
+/// `/proc/self/fd`, and checks it is the same one, so whatever the path
+/// names by now does not matter.
+fn add_source(
+    vault: &Vault,
+    src: &grants::Source,
+    rep: &mut Reporter<'_>,
+) -> AppResult<Vec<DocumentInfo>> {
+    use std::os::fd::AsRawFd;
+    let name = src
+        .name()
+        .and_then(|n| n.to_str())
+        .ok_or(coffer_core::Error::InvalidName(
+            coffer_core::names::NameError::NotUtf8,
+        ))?;
+    let fd = src.open()?;
+    let pinned = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+    let opts = AddOptions {
+        name: Some(name.to_owned()),
+        ..AddOptions::default()
+    };
+    let docs = vault.add_files(&[pinned], &opts, &mut |n| rep.bytes(n), &mut |_| {})?;
+    drop(fd);
+    Ok(docs)
 }
 
 #[tauri::command]

@@ -6,9 +6,14 @@
 //! component, no NUL, no symlink where a symlink could redirect a write, and a
 //! file name that passes the core's name rules where Coffer names the file.
 
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_fs::FsExt;
@@ -56,57 +61,168 @@ pub fn grant_file<R: Runtime>(app: &AppHandle<R>, p: PathBuf) -> AppResult<PathB
     Ok(p)
 }
 
-/// The regular files to import for one granted path, with their sizes: the
-/// file itself, or (for a dropped folder) the regular files under it, never
-/// following a symlink inside it.
-pub fn import_sources<R: Runtime>(app: &AppHandle<R>, p: &Path) -> AppResult<Vec<(PathBuf, u64)>> {
+/// One file to import, as the walk found it. When it is imported it is
+/// reached again from its root, one `openat` with `O_NOFOLLOW` per step, and
+/// checked with `fstat` on the opened file: a file or folder swapped for a
+/// symbolic link after the walk is refused, never followed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Source {
+    /// The granted path: the file itself, or the dropped folder it is in.
+    pub root: PathBuf,
+    /// Below the root: its folders, then its name (empty for the root file).
+    pub below: Vec<OsString>,
+    /// Its size when the walk saw it.
+    pub len: u64,
+}
+
+impl Source {
+    /// Where it is (for the fs scope check).
+    pub fn path(&self) -> PathBuf {
+        let mut p = self.root.clone();
+        p.extend(&self.below);
+        p
+    }
+
+    /// Its own name, shown to the user and kept as the document's name.
+    pub fn name(&self) -> Option<&OsStr> {
+        self.below
+            .last()
+            .map(OsString::as_os_str)
+            .or(self.root.file_name())
+    }
+
+    /// Opens it without following any link below the root (see [`Source`]).
+    pub fn open(&self) -> AppResult<OwnedFd> {
+        let swapped = |e: rustix::io::Errno| match e {
+            rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR => {
+                AppError::BadPath("it was replaced by a symbolic link after it was chosen")
+            }
+            e => coffer_core::Error::io("opening a file to add")(e.into()).into(),
+        };
+        let dirs = OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let file =
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+        let fd = match self.below.split_last() {
+            // A file chosen itself: its folder is the user's path, the file
+            // is never a link.
+            None => {
+                let (parent, name) = match (self.root.parent(), self.root.file_name()) {
+                    (Some(p), Some(n)) => (p, n),
+                    _ => return Err(AppError::BadPath("no file name")),
+                };
+                let dir = rfs::open(parent, OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+                    .map_err(swapped)?;
+                rfs::openat(&dir, name, file, Mode::empty()).map_err(swapped)?
+            }
+            Some((name, folders)) => {
+                let mut dir = rfs::open(&self.root, dirs, Mode::empty()).map_err(swapped)?;
+                for f in folders {
+                    dir = rfs::openat(&dir, f.as_os_str(), dirs, Mode::empty()).map_err(swapped)?;
+                }
+                rfs::openat(&dir, name.as_os_str(), file, Mode::empty()).map_err(swapped)?
+            }
+        };
+        let st = rfs::fstat(&fd).map_err(swapped)?;
+        match FileType::from_raw_mode(st.st_mode) {
+            FileType::RegularFile => Ok(fd),
+            _ => Err(AppError::BadPath("not a regular file")),
+        }
+    }
+}
+
+/// What walking one granted path found.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// The regular files, in order.
+    pub files: Vec<Source>,
+    /// Regular files past [`MAX_FILES_PER_DROP`] (counted, not imported).
+    pub left_out: usize,
+    /// Folders deeper than [`MAX_DEPTH`] (not entered).
+    pub too_deep: usize,
+    /// Symbolic links, FIFOs, sockets and devices inside (never followed).
+    pub not_regular: usize,
+}
+
+/// The regular files to import for one granted path: the file itself, or
+/// (for a dropped folder) the regular files under it. Nothing is followed:
+/// a granted path that is a symbolic link is refused, and links inside a
+/// folder are counted and skipped.
+pub fn import_sources<R: Runtime>(app: &AppHandle<R>, p: &Path) -> AppResult<Found> {
     check_shape(p)?;
     allowed(app, p)?;
     let md = fs::symlink_metadata(p).map_err(coffer_core::Error::io("reading a file to add"))?;
+    let mut found = Found::default();
     if md.is_file() {
-        return Ok(vec![(p.to_owned(), md.len())]);
+        found.files.push(Source {
+            root: p.to_owned(),
+            below: Vec::new(),
+            len: md.len(),
+        });
+        return Ok(found);
     }
     if md.file_type().is_symlink() {
-        // The user chose the link itself: follow it only to a regular file.
-        let target = fs::metadata(p).map_err(coffer_core::Error::io("reading a file to add"))?;
-        return match target.is_file() {
-            true => Ok(vec![(p.to_owned(), target.len())]),
-            false => Err(AppError::BadPath(
-                "a symbolic link to something other than a file",
-            )),
-        };
+        return Err(AppError::BadPath(
+            "a symbolic link: choose the file it points to",
+        ));
     }
     if !md.is_dir() {
         return Err(AppError::BadPath("not a regular file or folder"));
     }
-    let mut out = Vec::new();
-    walk(app, p, 0, &mut out).map_err(coffer_core::Error::io("reading a dropped folder"))?;
-    out.sort();
-    Ok(out)
+    let dir = rfs::open(
+        p,
+        OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| coffer_core::Error::io("reading a dropped folder")(e.into()))?;
+    let mut below = Vec::new();
+    walk(app, p, &dir, &mut below, &mut found)
+        .map_err(coffer_core::Error::io("reading a dropped folder"))?;
+    found.files.sort();
+    Ok(found)
 }
 
 fn walk<R: Runtime>(
     app: &AppHandle<R>,
-    dir: &Path,
-    depth: usize,
-    out: &mut Vec<(PathBuf, u64)>,
+    root: &Path,
+    dir: &OwnedFd,
+    below: &mut Vec<OsString>,
+    found: &mut Found,
 ) -> io::Result<()> {
-    if depth > MAX_DEPTH {
-        return Ok(());
-    }
-    for e in fs::read_dir(dir)? {
+    for e in rfs::Dir::read_from(dir)? {
         let e = e?;
-        let ft = e.file_type()?;
-        let path = e.path();
-        // Symlinks inside a folder could point anywhere: never followed.
-        if ft.is_symlink() || check_shape(&path).is_err() || allowed(app, &path).is_err() {
+        let name = OsStr::from_bytes(e.file_name().to_bytes());
+        if name == "." || name == ".." {
             continue;
         }
-        if ft.is_dir() {
-            walk(app, &path, depth + 1, out)?;
-        } else if ft.is_file() && out.len() < MAX_FILES_PER_DROP {
-            out.push((path, e.metadata()?.len()));
+        let st = rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
+        below.push(name.to_owned());
+        let source = Source {
+            root: root.to_owned(),
+            below: below.clone(),
+            len: st.st_size as u64,
+        };
+        let ft = FileType::from_raw_mode(st.st_mode);
+        // (The scope resolves links, so a link's target is what it checks.)
+        let granted = || allowed(app, &source.path()).is_ok();
+        match ft {
+            FileType::Directory | FileType::RegularFile if !granted() => {}
+            FileType::Directory if below.len() > MAX_DEPTH => found.too_deep += 1,
+            FileType::Directory => {
+                let sub = rfs::openat(
+                    dir,
+                    name,
+                    OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?;
+                walk(app, root, &sub, below, found)?;
+            }
+            FileType::RegularFile if found.files.len() < MAX_FILES_PER_DROP => {
+                found.files.push(source);
+            }
+            FileType::RegularFile => found.left_out += 1,
+            _ => found.not_regular += 1,
         }
+        below.pop();
     }
     Ok(())
 }

@@ -1213,3 +1213,93 @@ fn file_dialogs_open_in_the_documents_folder() {
     assert_eq!(starts.len(), 3);
     assert!(starts.iter().all(|s| *s == want), "{starts:?}");
 }
+
+/// Between the walk of a dropped folder and the import, a file swapped for
+/// a symbolic link, a folder swapped for a link to another folder, or a file
+/// swapped for a FIFO is refused: every step is opened with `O_NOFOLLOW`
+/// relative to the walked folder and checked with `fstat`.
+#[test]
+fn imports_never_follow_a_swapped_link() {
+    use std::os::unix::fs::symlink;
+    use tauri_plugin_fs::FsExt;
+    let h = harness();
+    h.created();
+    let secret = h.file("secret.txt", b"SECRET: outside the drop");
+    let elsewhere = h.dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("two.txt"), b"SECRET: another folder").unwrap();
+    let folder = h.dir.path().join("dropped");
+    std::fs::create_dir_all(folder.join("sub")).unwrap();
+    std::fs::write(folder.join("one.txt"), b"1").unwrap();
+    std::fs::write(folder.join("sub/two.txt"), b"2").unwrap();
+    std::fs::write(folder.join("three.txt"), b"3").unwrap();
+    h.app.fs_scope().allow_directory(&folder, true).unwrap();
+    let found = crate::grants::import_sources(h.app.handle(), &folder).unwrap();
+    assert_eq!(found.files.len(), 3);
+    assert!(found.files.iter().all(|f| f.open().is_ok()));
+
+    // The swaps an attacker with write access to the folder would race in.
+    std::fs::remove_file(folder.join("one.txt")).unwrap();
+    symlink(&secret, folder.join("one.txt")).unwrap();
+    std::fs::rename(folder.join("sub"), folder.join("sub.old")).unwrap();
+    symlink(&elsewhere, folder.join("sub")).unwrap();
+    std::fs::remove_file(folder.join("three.txt")).unwrap();
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(folder.join("three.txt"))
+        .status()
+        .unwrap();
+    assert!(fifo.success());
+    for f in &found.files {
+        let e = f.open().expect_err("a swapped entry was opened");
+        assert_eq!(e.code(), "bad_path", "{f:?}: {e}");
+    }
+    // The same through the import: nothing from outside lands in the vault.
+    let s = h.shared();
+    s.set_dropped(vec![folder.clone()]);
+    let r = h.ok("import_dropped", json!({"progress": "__CHANNEL__:1"}));
+    let names: Vec<&str> = r["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["two.txt"], "{r}");
+    assert_eq!(r["leftOut"]["notRegular"], 3, "{r}");
+    let id = id_of(&r["added"][0]);
+    let out = h.dir.path().join("check");
+    std::fs::create_dir(&out).unwrap();
+    h.answers().save_in = Some(out.clone());
+    h.ok("export_document", json!({ "id": id }));
+    assert_eq!(std::fs::read(out.join("two.txt")).unwrap(), b"2");
+
+    // A file picked in the dialog that is itself a link is not followed.
+    let link = h.dir.path().join("outside/picked-link.txt");
+    symlink(&secret, &link).unwrap();
+    let r = h.import(&[link]);
+    assert_eq!(r["failed"][0]["code"], "bad_path", "{r}");
+    assert!(r["added"].as_array().unwrap().is_empty());
+}
+
+/// A folder walk that stops at its limits says how much it left out.
+#[test]
+fn a_folder_walk_counts_what_it_leaves_out() {
+    use tauri_plugin_fs::FsExt;
+    let h = harness();
+    let folder = h.dir.path().join("big");
+    let mut deep = folder.clone();
+    for i in 0..=crate::grants::MAX_DEPTH {
+        deep.push(format!("d{i}"));
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("too-deep.txt"), b"x").unwrap();
+    let many = folder.join("many");
+    std::fs::create_dir_all(&many).unwrap();
+    for i in 0..crate::grants::MAX_FILES_PER_DROP + 7 {
+        std::fs::write(many.join(format!("{i}.txt")), b"").unwrap();
+    }
+    h.app.fs_scope().allow_directory(&folder, true).unwrap();
+    let found = crate::grants::import_sources(h.app.handle(), &folder).unwrap();
+    assert_eq!(found.files.len(), crate::grants::MAX_FILES_PER_DROP);
+    assert_eq!(found.left_out, 7);
+    assert_eq!(found.too_deep, 1);
+}

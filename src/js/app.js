@@ -286,6 +286,10 @@ async function importWith(cmd) {
     const n = r.added.length;
     if (n) toast(`Imported ${n} document${n === 1 ? '' : 's'}.`, 'ok');
     for (const f of r.failed) toast(`Not imported: ${f.item} — ${f.message}`, 'error');
+    const left = r.leftOut;
+    if (left.files) toast(`${left.files} more file${left.files === 1 ? ' was' : 's were'} left out: a dropped folder adds at most ${left.fileLimit} files. Drop its subfolders one by one.`, 'error');
+    if (left.folders) toast(`${left.folders} folder${left.folders === 1 ? ' was' : 's were'} not opened: they are more than ${left.depthLimit} levels deep.`, 'error');
+    if (left.notRegular) toast(`${left.notRegular} symbolic link${left.notRegular === 1 ? '' : 's'} or special file${left.notRegular === 1 ? ' was' : 's were'} skipped: links are never followed.`);
   } catch (e) { fail(e); }
   finally { close(); hideProgress(); busy = false; refresh(); }
 }
