@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:http';
+import { createSocket } from 'node:dgram';
 import { Session, startDriver, sleep } from './webdriver.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
@@ -249,6 +250,15 @@ test('a compromised UI gets nothing through, and every call still settles', asyn
   await s.waitFor('return /chain intact/.test(document.getElementById("chain-status").textContent)', 'chain intact');
   const gates = await s.exec('return [...document.querySelectorAll("#refused-body tr td:nth-child(4)")].map((t) => t.textContent)');
   assert.ok(gates.includes('hook') && gates.includes('rust'), JSON.stringify(gates));
+  const counted = await s.exec('return [...document.querySelectorAll("#refused-counts-body tr")].map((r) => r.children[0].textContent)');
+  assert.equal(counted[0], 'rust', JSON.stringify(counted));
+  assert.ok(counted.includes('hook'), JSON.stringify(counted));
+  // The audit log filters by event and pages.
+  await s.exec(`const e = document.getElementById('audit-event'); e.value = 'add'; e.dispatchEvent(new Event('change'));`);
+  await s.waitFor('return /\\(of \\d+ entries\\)/.test(document.getElementById("audit-range").textContent)', 'audit filtered');
+  const events = await s.exec('return [...document.querySelectorAll("#audit-body tr td:nth-child(3)")].map((t) => t.textContent)');
+  assert.ok(events.length > 0 && events.every((e) => e === 'add'), JSON.stringify(events));
+  await s.exec(`const e = document.getElementById('audit-event'); e.value = ''; e.dispatchEvent(new Event('change'));`);
   await shot('audit');
   await s.exec('document.getElementById("refused-count").scrollIntoView()');
   await shot('audit-refused-calls');
@@ -309,11 +319,19 @@ test('keyboard: every control is labelled; arrows, F2 and Escape work', async ()
   await s.waitFor('return !document.getElementById("edit-dialog").open', 'Escape closes it');
 });
 
-test('nothing leaves the window: no navigation, window, form, beacon or request reaches a local listener', async () => {
+test('nothing leaves the window: no navigation, window, form, beacon, request or WebRTC reaches a local listener', async () => {
   const hits = [];
   const server = createServer((req, res) => { hits.push(req.url); res.end('<p>away</p>'); });
+  server.on('connection', () => hits.push('tcp connection'));
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${server.address().port}`;
+  // A STUN/TURN server stand-in: any datagram at all counts.
+  const udp = createSocket('udp4');
+  udp.on('message', (m) => hits.push(`udp datagram of ${m.length} bytes`));
+  await new Promise((r) => udp.bind(0, '127.0.0.1', r));
+  const stun = `127.0.0.1:${udp.address().port}`;
+  const handles = async () => (await s.cmd('GET', '/window/handles')).length;
+  const windowsBefore = await handles();
   const stillHome = async (what) => {
     await sleep(1200);
     const here = await s.exec('return [location.protocol, !!document.getElementById("screen-main")]');
@@ -335,14 +353,27 @@ test('nothing leaves the window: no navigation, window, form, beacon or request 
       'fetch': `fetch('${base}/fetch').catch(() => {});`,
       'WebSocket': `try { new WebSocket('${base.replace('http', 'ws')}/ws'); } catch (e) {}`,
       'EventSource': `try { new EventSource('${base}/sse'); } catch (e) {}`,
+      'a ping': `const a = document.createElement('a'); a.href = '#pinged'; a.ping = '${base}/ping'; document.body.append(a); a.click();`,
+      'dns-prefetch and preconnect': `for (const rel of ['dns-prefetch', 'preconnect']) { const l = document.createElement('link'); l.rel = rel; l.href = '${base}/'; document.head.append(l); }`,
+      'WebRTC STUN and TURN': `try {
+        const pc = new RTCPeerConnection({ iceServers: [{ urls: 'stun:${stun}' }, { urls: 'turn:${base.slice(7)}?transport=tcp', username: 'u', credential: 'p' }] });
+        pc.createDataChannel('x');
+        pc.createOffer().then((o) => pc.setLocalDescription(o)).catch(() => {});
+        window.__pc = pc;
+      } catch (e) { window.__rtc = String(e); }`,
+      'getUserMedia': `try { navigator.mediaDevices.getUserMedia({ audio: true }).catch(() => {}); } catch (e) {}`,
     };
     for (const [what, js] of Object.entries(attempts)) {
       await s.exec(js);
       await stillHome(what);
     }
+    await sleep(2000); // ICE gathering sends its first STUN request at once; give it time.
     assert.deepEqual(hits, [], `requests reached the listener: ${hits.join(', ')}`);
+    assert.equal(await handles(), windowsBefore, 'a new window opened');
+    report.exfiltrationAttempts = Object.keys(attempts).length;
   } finally {
     server.close();
+    udp.close();
   }
 });
 

@@ -41,6 +41,66 @@ pub fn stays_in_app(url: &tauri::Url) -> bool {
     }
 }
 
+/// The webview's proxy: an address no server can listen on.
+pub const NOWHERE: &str = "http://127.0.0.1:0";
+
+/// Builds the main window from its configuration (`tauri.conf.json` marks it
+/// `create: false` so that it is built only here): new windows are refused
+/// (`window.open`, `target=_blank`), and on Linux the WebKit features that
+/// reach the network outside the CSP are off (WebRTC and media capture, DNS
+/// prefetching, `<a ping>`), along with storage the app never uses.
+pub fn main_window<R: Runtime, M: Manager<R>>(app: &M) -> tauri::Result<tauri::WebviewWindow<R>> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == "main")
+        .cloned()
+        .unwrap_or_default();
+    let window = tauri::WebviewWindowBuilder::from_config(app, &config)?
+        // Every network connection the webview makes goes to a proxy that
+        // cannot exist (port 0): what the CSP does not govern (a
+        // `<link rel=preconnect>` opened a TCP connection to any host) never
+        // reaches the network, and no host name is resolved. The app's own
+        // schemes (`tauri:`, `ipc:`, the isolation iframe's) are served in
+        // process and never proxied.
+        .proxy_url(NOWHERE.parse().map_err(tauri::Error::InvalidUrl)?)
+        .on_new_window(|_, _| {
+            tracing::warn!("a new window was refused");
+            tauri::webview::NewWindowResponse::Deny
+        })
+        .build()?;
+    harden_webview(&window);
+    Ok(window)
+}
+
+#[cfg(target_os = "linux")]
+fn harden_webview<R: Runtime>(window: &tauri::WebviewWindow<R>) {
+    let done = window.with_webview(|w| {
+        use webkit2gtk::{SettingsExt, WebViewExt};
+        if let Some(s) = w.inner().settings() {
+            s.set_enable_webrtc(false);
+            s.set_enable_media_stream(false);
+            s.set_enable_mediasource(false);
+            s.set_enable_media(false);
+            s.set_enable_dns_prefetching(false);
+            s.set_enable_hyperlink_auditing(false);
+            s.set_enable_html5_database(false);
+            s.set_enable_html5_local_storage(false);
+            s.set_enable_offline_web_application_cache(false);
+            s.set_enable_page_cache(false);
+            s.set_javascript_can_open_windows_automatically(false);
+        }
+    });
+    if done.is_err() {
+        tracing::warn!("the webview's settings could not be hardened");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn harden_webview<R: Runtime>(_: &tauri::WebviewWindow<R>) {}
+
 /// Registers Coffer's state, plugins, commands and window events on `builder`.
 /// `run` builds the real app with it; tests build it on the mock runtime.
 pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>, config: Config<R>) -> tauri::Builder<R> {
@@ -149,7 +209,12 @@ pub fn run() {
         kdf: None,
         dialogs: dialogs(),
     };
-    let app = app_builder(tauri::Builder::default(), config).build(context());
+    let app = app_builder(tauri::Builder::default(), config)
+        .setup(|app| {
+            main_window(app)?;
+            Ok(())
+        })
+        .build(context());
     match app {
         Ok(app) => app.run(|handle, event| {
             if let tauri::RunEvent::Exit = event {

@@ -117,9 +117,8 @@ fn harness() -> Harness {
     let app = crate::app_builder(mock_builder(), config)
         .build(tauri::generate_context!(test = true))
         .unwrap();
-    let main = WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
+    // The window as the app builds it (new windows refused).
+    let main = crate::main_window(&app).unwrap();
     Harness {
         dir,
         app,
