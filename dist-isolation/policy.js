@@ -100,9 +100,31 @@ var COFFER_POLICY = {
     },
     "list_documents": {
       "args": {
+        "limit": {
+          "max": 500,
+          "min": 1,
+          "type": "integer"
+        },
+        "offset": {
+          "max": 100000000,
+          "min": 0,
+          "type": "integer"
+        },
+        "order": {
+          "maxBytes": 4,
+          "minBytes": 3,
+          "pattern": "^(asc|desc)$",
+          "type": "string"
+        },
         "query": {
           "maxBytes": 256,
           "minBytes": 0,
+          "type": "string"
+        },
+        "sort": {
+          "maxBytes": 4,
+          "minBytes": 4,
+          "pattern": "^(name|size|date)$",
           "type": "string"
         }
       },

@@ -93,7 +93,7 @@ test('import through the dialog, search, tag and filter', async () => {
   writeFileSync(join(files, 'will-and-testament.odt'), 'the will');
   dialogs({ pick: ['Lease agreement 2026.pdf', 'blood-test-results.txt', 'passport-scan.jpg', 'will-and-testament.odt'].map((n) => join(files, n)) });
   await s.click('#import-btn');
-  await s.waitFor('return document.querySelectorAll("#docs-body tr").length === 4', 'four rows');
+  await s.waitFor('return document.querySelectorAll("#docs-body tr[data-id]").length === 4', 'four rows');
   assert.deepEqual(await names(), ['blood-test-results.txt', 'Lease agreement 2026.pdf', 'passport-scan.jpg', 'will-and-testament.odt']);
 
   // Tags through the in-app dialog.
@@ -108,16 +108,16 @@ test('import through the dialog, search, tag and filter', async () => {
   await shot('documents');
 
   await s.type('#search', 'lease');
-  await s.waitFor('return document.querySelectorAll("#docs-body tr").length === 1', 'search result');
+  await s.waitFor('return document.querySelectorAll("#docs-body tr[data-id]").length === 1', 'search result');
   assert.deepEqual(await names(), ['Lease agreement 2026.pdf']);
   await s.type('#search', '');
   await s.exec('document.getElementById("search").dispatchEvent(new Event("input"))');
-  await s.waitFor('return document.querySelectorAll("#docs-body tr").length === 4', 'all rows back');
+  await s.waitFor('return document.querySelectorAll("#docs-body tr[data-id]").length === 4', 'all rows back');
   await s.exec('[...document.querySelectorAll("#tag-filter .chip")].find((c) => c.textContent === "legal").click()');
-  await s.waitFor('return document.querySelectorAll("#docs-body tr").length === 2', 'tag filter');
+  await s.waitFor('return document.querySelectorAll("#docs-body tr[data-id]").length === 2', 'tag filter');
   assert.deepEqual(await names(), ['Lease agreement 2026.pdf', 'will-and-testament.odt']);
   await s.exec('[...document.querySelectorAll("#tag-filter .chip")].find((c) => c.textContent === "legal").click()');
-  await s.waitFor('return document.querySelectorAll("#docs-body tr").length === 4', 'filter off');
+  await s.waitFor('return document.querySelectorAll("#docs-body tr[data-id]").length === 4', 'filter off');
 });
 
 test('rename and export through the save dialog', async () => {
@@ -137,7 +137,7 @@ test('lock wipes the page; a wrong passphrase is refused clearly; unlock restore
   await s.visible('screen-unlock');
   const text = await bodyText();
   for (const n of ['Lease', 'blood-test', 'legal', 'Passport']) assert.ok(!text.includes(n), `${n} left on the page after lock`);
-  assert.equal(await s.exec('return document.querySelectorAll("#docs-body tr").length'), 0);
+  assert.equal(await s.exec('return document.querySelectorAll("#docs-body tr[data-id]").length'), 0);
   await shot('unlock');
   await s.type('#unlock-pass', 'not my passphrase');
   await s.click('#unlock-submit');
@@ -146,7 +146,7 @@ test('lock wipes the page; a wrong passphrase is refused clearly; unlock restore
   await s.type('#unlock-pass', PASS);
   await s.click('#unlock-submit');
   await s.visible('screen-main');
-  await s.waitFor('return document.querySelectorAll("#docs-body tr").length === 4', 'rows after unlock', 30_000);
+  await s.waitFor('return document.querySelectorAll("#docs-body tr[data-id]").length === 4', 'rows after unlock', 30_000);
 });
 
 // Runs `body` in the page as a compromised UI would, with helpers in scope.

@@ -99,7 +99,7 @@ test('boundary values pass: longest name, most tags, largest integer, multibyte 
   assert.equal(hook(msg('set_tags', { id: ID, tags })).cmd, 'set_tags');
   assert.equal(hook(msg('set_tags', { id: ID, tags: [] })).cmd, 'set_tags');
   assert.equal(hook(msg('set_auto_lock', { minutes: 1440, passphrase: '' })).cmd, 'set_auto_lock');
-  assert.equal(hook(msg('list_documents', { query: '' })).cmd, 'list_documents');
+  assert.equal(hook(msg('list_documents', { query: '', sort: 'name', order: 'asc', offset: 0, limit: 500 })).cmd, 'list_documents');
   assert.equal(hook(msg('unlock', { passphrase: '🔑'.repeat(256) })).cmd, 'unlock');
 });
 
@@ -165,7 +165,12 @@ test('missing, extra and ill-typed arguments are blocked', () => {
     ['import_files', { progress: '/home/user/secret.pdf' }, 'bad_argument'],
     ['import_files', { progress: '__CHANNEL__:1 ' }, 'bad_argument'],
     ['import_files', { progress: 7 }, 'bad_argument'],
-    ['list_documents', { query: 'q'.repeat(257) }, 'bad_argument'],
+    ['list_documents', { query: 'q'.repeat(257), sort: 'name', order: 'asc', offset: 0, limit: 500 }, 'bad_argument'],
+    ['list_documents', { query: '', sort: 'name;', order: 'asc', offset: 0, limit: 500 }, 'bad_argument'],
+    ['list_documents', { query: '', sort: 'name', order: 'up', offset: 0, limit: 500 }, 'bad_argument'],
+    ['list_documents', { query: '', sort: 'name', order: 'asc', offset: -1, limit: 500 }, 'bad_argument'],
+    ['list_documents', { query: '', sort: 'name', order: 'asc', offset: 0, limit: 501 }, 'bad_argument'],
+    ['list_documents', { query: '', sort: 'name', order: 'asc', offset: 0, limit: 0 }, 'bad_argument'],
   ];
   for (const [cmd, payload, reason] of cases) {
     assertBlocked(hook(msg(cmd, payload)), reason, cmd);

@@ -103,7 +103,10 @@ command_args!(
     BlockedReport,
     OptionalPassphrase,
     EventFilter,
-    Offset
+    Offset,
+    SortBy,
+    Descending,
+    Limit
 );
 
 fn string<'a>(field: &'static str, v: &'a Value) -> Result<&'a str, AppError> {
@@ -270,6 +273,55 @@ impl FromArg for Offset {
                 Self::FIELD,
                 "must be a whole number from 0 to 100000000",
             ))
+    }
+}
+
+/// How a listing is sorted, and which way.
+#[derive(Debug, Clone, Copy)]
+pub struct SortBy(pub coffer_core::catalog::Sort);
+
+impl FromArg for SortBy {
+    const FIELD: &'static str = "sort";
+    fn parse(v: &Value) -> Result<Self, AppError> {
+        use coffer_core::catalog::Sort;
+        match string(Self::FIELD, v)? {
+            "name" => Ok(SortBy(Sort::Name)),
+            "size" => Ok(SortBy(Sort::Size)),
+            "date" => Ok(SortBy(Sort::Date)),
+            _ => Err(AppError::invalid(Self::FIELD, "must be name, size or date")),
+        }
+    }
+}
+
+/// `asc` or `desc`: whether a listing runs backwards.
+#[derive(Debug, Clone, Copy)]
+pub struct Descending(pub bool);
+
+impl FromArg for Descending {
+    const FIELD: &'static str = "order";
+    fn parse(v: &Value) -> Result<Self, AppError> {
+        match string(Self::FIELD, v)? {
+            "asc" => Ok(Descending(false)),
+            "desc" => Ok(Descending(true)),
+            _ => Err(AppError::invalid(Self::FIELD, "must be asc or desc")),
+        }
+    }
+}
+
+/// How many documents one page may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit(pub usize);
+
+/// The largest page of a listing (the policy's bound too).
+pub const MAX_PAGE: u64 = 500;
+
+impl FromArg for Limit {
+    const FIELD: &'static str = "limit";
+    fn parse(v: &Value) -> Result<Self, AppError> {
+        v.as_u64()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .map(|n| Limit(n as usize))
+            .ok_or(AppError::invalid(Self::FIELD, "must be 1 to 500"))
     }
 }
 

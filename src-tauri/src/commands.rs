@@ -13,16 +13,13 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
 
 use crate::args::{
-    BlockedReport, Checked, CurrentPassphrase, DocId, DocName, EventFilter, Minutes, NewPassphrase,
-    Offset, OptionalPassphrase, Query, Tags,
+    BlockedReport, Checked, CurrentPassphrase, Descending, DocId, DocName, EventFilter, Limit,
+    Minutes, NewPassphrase, Offset, OptionalPassphrase, Query, SortBy, Tags,
 };
 use crate::error::{AppError, AppResult};
 use crate::state::{Notice, Open, RefusalCount, Refused, Shared};
 use crate::{dialogs, grants};
 
-/// Most documents one `list_documents` answer carries; the UI asks for a
-/// narrower search beyond that.
-pub const LIST_LIMIT: usize = 5000;
 /// Most audit entries one `audit_log` answer carries (newest first).
 pub const AUDIT_PAGE: usize = 200;
 
@@ -156,12 +153,16 @@ pub async fn lock<R: Runtime>(_c: Checked<R>, state: State<'_, Shared<R>>) -> Ap
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Listing {
-    /// Matching documents, sorted by name, at most [`LIST_LIMIT`].
+    /// The documents of the page, in order.
     pub documents: Vec<DocumentInfo>,
+    /// Where the page starts among the matches.
+    pub offset: usize,
     /// How many match in all.
     pub matched: usize,
     /// How many the vault holds.
     pub total: usize,
+    /// The distinct tags of every match (sorted, bounded).
+    pub tags: Vec<String>,
 }
 
 fn fresh_catalog(open: &mut Open) -> AppResult<&coffer_core::catalog::Catalog> {
@@ -175,26 +176,30 @@ fn fresh_catalog(open: &mut Open) -> AppResult<&coffer_core::catalog::Catalog> {
         .ok_or(AppError::Internal("catalog"))
 }
 
+/// A page of the matching documents: the list in the window is virtualized,
+/// so it asks only for the rows it shows, and answers stay small at any
+/// vault size.
 #[tauri::command]
 pub async fn list_documents<R: Runtime>(
     _c: Checked<R>,
     query: Query,
+    sort: SortBy,
+    order: Descending,
+    offset: Offset,
+    limit: Limit,
     state: State<'_, Shared<R>>,
 ) -> AppResult<Listing> {
     let s = state.inner().clone();
     blocking(move || {
         s.with_open(|open| {
             let cat = fresh_catalog(open)?;
-            let q = query.0.trim();
-            let found: Vec<&DocumentInfo> = if q.is_empty() {
-                cat.all().iter().collect()
-            } else {
-                cat.search(q)
-            };
+            let page = cat.page(query.0.trim(), sort.0, order.0, offset.0, limit.0);
             Ok(Listing {
-                matched: found.len(),
+                documents: page.docs.into_iter().cloned().collect(),
+                offset: offset.0,
+                matched: page.matched,
                 total: cat.len(),
-                documents: found.into_iter().take(LIST_LIMIT).cloned().collect(),
+                tags: page.tags,
             })
         })
     })

@@ -24,6 +24,11 @@ use crate::state::{Config, Shared};
 
 const PASS: &str = "correct horse battery staple";
 
+/// The first page of every document, by name.
+static LIST_ALL: std::sync::LazyLock<Value> = std::sync::LazyLock::new(
+    || json!({"query": "", "sort": "name", "order": "asc", "offset": 0, "limit": 500}),
+);
+
 /// Dialog answers set by each test.
 #[derive(Default)]
 struct Answers {
@@ -204,7 +209,10 @@ impl Harness {
         self.ok("import_files", json!({"progress": "__CHANNEL__:7"}))
     }
     fn list(&self, query: &str) -> Vec<Value> {
-        self.ok("list_documents", json!({"query": query}))["documents"]
+        self.ok(
+            "list_documents",
+            json!({"query": query, "sort": "name", "order": "asc", "offset": 0, "limit": 500}),
+        )["documents"]
             .as_array()
             .unwrap()
             .clone()
@@ -237,7 +245,7 @@ fn a_user_session_through_every_command() {
     let r = h.import(&[a.clone(), b.clone()]);
     assert_eq!(r["added"].as_array().unwrap().len(), 2, "{r}");
     assert!(r["failed"].as_array().unwrap().is_empty());
-    let all = h.ok("list_documents", json!({"query": ""}));
+    let all = h.ok("list_documents", LIST_ALL.clone());
     assert_eq!(all["total"], 2);
     let docs = h.list("lease");
     assert_eq!(docs.len(), 1);
@@ -331,7 +339,7 @@ fn a_user_session_through_every_command() {
 
     // Lock wipes the keys: nothing readable until unlocked again.
     h.ok("lock", json!({}));
-    assert_eq!(h.code("list_documents", json!({"query": ""})), "locked");
+    assert_eq!(h.code("list_documents", LIST_ALL.clone()), "locked");
     assert_eq!(
         h.code("import_files", json!({"progress": "__CHANNEL__:1"})),
         "locked"
@@ -715,7 +723,7 @@ fn auto_lock_wipes_keys_after_idle_and_notices_the_ui() {
     h.ok("set_auto_lock", json!({"minutes": 1, "passphrase": ""}));
     assert!(s.lock_if_idle_after(Duration::from_secs(61)));
     assert!(!s.is_unlocked());
-    assert_eq!(h.code("list_documents", json!({"query": ""})), "locked");
+    assert_eq!(h.code("list_documents", LIST_ALL.clone()), "locked");
 }
 
 #[derive(Clone, Default)]
@@ -1059,7 +1067,7 @@ fn only_user_activity_postpones_the_auto_lock() {
     std::thread::sleep(Duration::from_millis(120));
     for _ in 0..20 {
         h.ok("vault_status", json!({}));
-        h.ok("list_documents", json!({"query": ""}));
+        h.ok("list_documents", LIST_ALL.clone());
         h.ok("ipc_policy", json!({}));
     }
     assert!(

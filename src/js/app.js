@@ -19,12 +19,11 @@ const el = (tag, props = {}, ...children) => {
 };
 
 // ----- state (wiped on lock) -------------------------------------------------
-let docs = [];
 let activeTag = null;
 let status = null;
 
 function wipe() {
-  docs = [];
+  resetList();
   activeTag = null;
   $('docs-body').replaceChildren();
   $('tag-filter').replaceChildren();
@@ -204,48 +203,118 @@ for (const type of ['keydown', 'mousedown', 'mousemove', 'wheel', 'touchstart'])
 }
 
 // ----- documents -------------------------------------------------------------------
-let searchTimer = 0;
-$('search').addEventListener('input', () => {
-  clearTimeout(searchTimer);
-  searchTimer = setTimeout(refresh, 120);
-});
-$('search').addEventListener('keydown', (ev) => {
-  if (ev.key === 'ArrowDown') { ev.preventDefault(); $('docs-body').querySelector('tr')?.focus(); }
-  if (ev.key === 'Escape') { $('search').value = ''; activeTag = null; refresh(); }
-});
+// The list is virtualized: Rust sorts and filters the whole catalog and hands
+// out pages of PAGE rows; only the rows in view (and a margin) are in the DOM,
+// so a vault of 100,000 documents scrolls and searches like one of ten.
+const ROW = 40; // px: every row is one line tall
+const PAGE = 200;
+const MARGIN = 15; // rows drawn above and below the visible ones
+let list;
+function resetList() {
+  list = { gen: (list?.gen ?? 0) + 1, query: '', sort: 'name', order: 'asc', matched: 0, total: 0, tags: [], pages: new Map(), pending: new Set(), focus: -1 };
+  $('docs-body').replaceChildren();
+}
+resetList();
 
-async function refresh() {
+$('search').addEventListener('input', () => refresh({ top: true }));
+$('search').addEventListener('keydown', (ev) => {
+  if (ev.key === 'ArrowDown' && list.matched) { ev.preventDefault(); focusRow(0); }
+  if (ev.key === 'Escape') { $('search').value = ''; activeTag = null; refresh({ top: true }); }
+});
+for (const th of document.querySelectorAll('#docs th[data-sort]')) {
+  th.querySelector('button').addEventListener('click', () => {
+    const key = th.dataset.sort;
+    list.order = list.sort === key && list.order === 'asc' ? 'desc' : 'asc';
+    list.sort = key;
+    refresh({ top: true });
+  });
+}
+$('docs-wrap').addEventListener('scroll', () => requestAnimationFrame(draw), { passive: true });
+
+// Starts the listing again (new query or sort, or after a change): every
+// cached page is dropped; `top` scrolls back to the first row.
+function refresh({ top = false } = {}) {
   if (!status?.unlocked) return;
   const text = $('search').value.trim();
-  const query = activeTag !== null && text === '' ? `tag:${activeTag}` : text;
-  try {
-    const r = await call('list_documents', { query });
-    docs = r.documents;
-    render(r);
-  } catch (e) { fail(e); }
+  list.query = activeTag !== null && text === '' ? `tag:${activeTag}` : text;
+  list.gen += 1;
+  list.pages = new Map();
+  list.pending = new Set();
+  if (top) { $('docs-wrap').scrollTop = 0; list.focus = -1; }
+  const first = Math.floor($('docs-wrap').scrollTop / ROW / PAGE);
+  return loadPage(first, list.gen);
 }
 
-function render(r) {
-  const body = $('docs-body');
-  body.replaceChildren(...docs.map(row));
-  $('empty').hidden = r.total !== 0;
-  $('docs').hidden = r.total === 0;
-  const more = r.matched > docs.length ? ` (showing the first ${docs.length}; narrow the search)` : '';
-  $('list-summary').textContent = r.total === 0 ? ''
-    : r.matched === r.total ? `${r.total} document${r.total === 1 ? '' : 's'}`
-    : `${r.matched} of ${r.total} documents match${more}`;
-  const tags = [...new Set(docs.flatMap((d) => d.tags))].sort();
+async function loadPage(n, gen) {
+  if (list.pages.has(n) || list.pending.has(n)) return;
+  list.pending.add(n);
+  try {
+    const r = await call('list_documents', { query: list.query, sort: list.sort, order: list.order, offset: n * PAGE, limit: PAGE });
+    if (gen !== list.gen) return; // a newer query or sort answered first
+    list.pages.set(n, r.documents);
+    Object.assign(list, { matched: r.matched, total: r.total, tags: r.tags });
+    summarize();
+    draw();
+  } catch (e) { if (gen === list.gen) fail(e); }
+  finally { if (gen === list.gen) list.pending.delete(n); }
+}
+
+function docAt(i) {
+  return list.pages.get(Math.floor(i / PAGE))?.[i % PAGE];
+}
+
+function draw() {
+  const wrap = $('docs-wrap');
+  const height = wrap.clientHeight || 600;
+  const first = Math.max(0, Math.floor(wrap.scrollTop / ROW) - MARGIN);
+  const last = Math.min(list.matched, Math.ceil((wrap.scrollTop + height) / ROW) + MARGIN);
+  for (let p = Math.floor(first / PAGE); last > first && p <= Math.floor((last - 1) / PAGE); p++) loadPage(p, list.gen);
+  const rows = [];
+  for (let i = first; i < last; i++) {
+    const d = docAt(i);
+    rows.push(d ? row(d, i) : el('tr', { class: 'loading', 'aria-hidden': 'true' }, el('td', { colspan: '5', text: '…' })));
+  }
+  const spacer = (h) => { const tr = el('tr', { class: 'spacer', 'aria-hidden': 'true' }); tr.style.height = `${h}px`; return tr; };
+  const had = document.activeElement?.closest?.('#docs-body') ? list.focus : -1;
+  $('docs-body').replaceChildren(spacer(first * ROW), ...rows, spacer((list.matched - last) * ROW));
+  $('docs').setAttribute('aria-rowcount', String(list.matched + 1));
+  if (had >= first && had < last) $('docs-body').querySelector(`tr[data-index="${had}"]`)?.focus({ preventScroll: true });
+  for (const th of document.querySelectorAll('#docs th[data-sort]')) {
+    th.setAttribute('aria-sort', th.dataset.sort === list.sort ? (list.order === 'asc' ? 'ascending' : 'descending') : 'none');
+  }
+}
+
+function summarize() {
+  $('empty').hidden = list.total !== 0;
+  $('docs').hidden = list.total === 0;
+  $('list-summary').textContent = list.total === 0 ? ''
+    : list.matched === list.total ? `${list.total} document${list.total === 1 ? '' : 's'}`
+    : `${list.matched} of ${list.total} documents match`;
+  const tags = [...list.tags];
   if (activeTag !== null && !tags.includes(activeTag)) tags.unshift(activeTag);
   $('tag-filter').replaceChildren(...tags.map((t) => el('button', {
     class: 'chip', 'aria-pressed': String(t === activeTag), text: t,
-    onclick: () => { activeTag = activeTag === t ? null : t; $('search').value = ''; refresh(); },
+    onclick: () => { activeTag = activeTag === t ? null : t; $('search').value = ''; refresh({ top: true }); },
   })));
 }
 
-function row(d) {
-  const tr = el('tr', { tabindex: '0', 'data-id': d.id });
+// Moves the keyboard focus to row `i`, scrolling it into view first.
+function focusRow(i) {
+  if (list.matched === 0) return;
+  i = Math.max(0, Math.min(list.matched - 1, i));
+  list.focus = i;
+  const wrap = $('docs-wrap');
+  const head = $('docs').tHead.offsetHeight;
+  if (i * ROW < wrap.scrollTop) wrap.scrollTop = i * ROW;
+  else if ((i + 1) * ROW + head > wrap.scrollTop + wrap.clientHeight) wrap.scrollTop = (i + 1) * ROW + head - wrap.clientHeight;
+  draw();
+  $('docs-body').querySelector(`tr[data-index="${i}"]`)?.focus({ preventScroll: true });
+}
+
+function row(d, i) {
+  const tr = el('tr', { tabindex: '0', 'data-id': d.id, 'data-index': String(i), 'aria-rowindex': String(i + 2) });
   tr.append(
-    el('td', { class: 'name', text: d.name }),
+    el('td', { class: 'name', text: d.name, title: d.name }),
     el('td', {}, ...d.tags.map((t) => el('span', { class: 'chip', text: t }))),
     el('td', { class: 'num', text: size(d.size) }),
     el('td', { text: when(d.added_ms), title: d.added }),
@@ -256,10 +325,15 @@ function row(d) {
       el('button', { class: 'small danger', text: 'Delete', 'aria-label': `Delete ${d.name}`, onclick: () => deleteDoc(d) }),
     ),
   );
+  tr.addEventListener('focus', () => { list.focus = i; });
   tr.addEventListener('keydown', (ev) => {
     if (ev.target !== tr) return;
-    if (ev.key === 'ArrowDown') { ev.preventDefault(); tr.nextElementSibling?.focus(); }
-    if (ev.key === 'ArrowUp') { ev.preventDefault(); (tr.previousElementSibling ?? $('search')).focus(); }
+    const page = Math.max(1, Math.floor($('docs-wrap').clientHeight / ROW) - 1);
+    const to = { ArrowDown: i + 1, ArrowUp: i - 1, PageDown: i + page, PageUp: i - page, Home: 0, End: list.matched - 1 }[ev.key];
+    if (to !== undefined) {
+      ev.preventDefault();
+      if (to < 0) $('search').focus(); else focusRow(to);
+    }
     if (ev.key === 'Enter') { ev.preventDefault(); exportDoc(d); }
     if (ev.key === 'F2') { ev.preventDefault(); renameDoc(d); }
     if (ev.key === 'Delete') { ev.preventDefault(); deleteDoc(d); }

@@ -162,6 +162,96 @@ impl Catalog {
     }
 }
 
+/// The order of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// By name (case-insensitive, as the catalog keeps it).
+    #[default]
+    Name,
+    /// By size, then name.
+    Size,
+    /// By date added, then name.
+    Date,
+}
+
+/// One page of a listing, and what the whole listing holds.
+#[derive(Debug)]
+pub struct Page<'a> {
+    /// The documents of the page, in order.
+    pub docs: Vec<&'a DocumentInfo>,
+    /// How many documents match in all.
+    pub matched: usize,
+    /// The distinct tags of every matching document (sorted, at most
+    /// [`PAGE_TAGS`]).
+    pub tags: Vec<String>,
+}
+
+/// Most tags a [`Page`] lists.
+pub const PAGE_TAGS: usize = 200;
+
+impl Catalog {
+    /// Indices (in name order) of the documents matching `query`, with the
+    /// rules of [`Catalog::search`].
+    fn matching(&self, query: &str) -> Vec<usize> {
+        let keys = self.keys.iter().enumerate();
+        if let Some(t) = query.strip_prefix("tag:") {
+            let t = t.to_lowercase();
+            return keys
+                .filter(|(_, k)| k.split('\0').skip(1).any(|x| x == t))
+                .map(|(i, _)| i)
+                .collect();
+        }
+        let q = query.to_lowercase();
+        if q.is_empty() {
+            return (0..self.docs.len()).collect();
+        }
+        keys.filter(|(_, k)| k.split('\0').any(|x| x.contains(&q)))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The documents matching `query`, sorted by `sort` (reversed when
+    /// `descending`), from `offset`, at most `limit`: what a paged,
+    /// virtualized list asks for. Costs one pass over the catalog, plus a
+    /// sort of the matches when not by name.
+    pub fn page(
+        &self,
+        query: &str,
+        sort: Sort,
+        descending: bool,
+        offset: usize,
+        limit: usize,
+    ) -> Page<'_> {
+        let mut idx = self.matching(query);
+        match sort {
+            Sort::Name => {}
+            Sort::Size => idx.sort_by_key(|&i| self.docs[i].size),
+            Sort::Date => idx.sort_by_key(|&i| self.docs[i].added_ms),
+        }
+        if descending {
+            idx.reverse();
+        }
+        let mut tags = std::collections::BTreeSet::new();
+        for &i in &idx {
+            for t in &self.docs[i].tags {
+                if tags.len() < PAGE_TAGS || tags.contains(t) {
+                    tags.insert(t.clone());
+                }
+            }
+        }
+        Page {
+            matched: idx.len(),
+            docs: idx
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .map(|&i| &self.docs[i])
+                .collect(),
+            tags: tags.into_iter().collect(),
+        }
+    }
+}
+
 /// Decrypted names and tags are wiped when the catalog goes (at lock, or when
 /// a newer one replaces it), not left in freed memory.
 impl Drop for Catalog {
@@ -224,6 +314,60 @@ pub fn write_listing<'a>(docs: impl IntoIterator<Item = &'a DocumentInfo>, out: 
 mod tests {
     use super::*;
     use crate::vault::DocumentId;
+
+    fn doc(i: u8, name: &str, size: u64, added_ms: i64, tags: &[&str]) -> DocumentInfo {
+        DocumentInfo {
+            id: DocumentId([i; 16]),
+            name: name.into(),
+            size,
+            media_type: "text/plain".into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            added_ms,
+        }
+    }
+
+    #[test]
+    fn pages_are_sorted_filtered_and_cut() {
+        let docs = vec![
+            doc(1, "a.txt", 30, 3, &["x"]),
+            doc(2, "B.txt", 10, 1, &["y"]),
+            doc(3, "c.txt", 20, 2, &["x", "z"]),
+        ];
+        let keys = docs
+            .iter()
+            .map(|d| {
+                let mut k = d.name.to_lowercase();
+                for t in &d.tags {
+                    k.push('\0');
+                    k.push_str(&t.to_lowercase());
+                }
+                k
+            })
+            .collect();
+        let c = Catalog { docs, keys };
+        let names = |p: Page<'_>| p.docs.iter().map(|d| d.name.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(c.page("", Sort::Name, false, 0, 10)),
+            ["a.txt", "B.txt", "c.txt"]
+        );
+        assert_eq!(
+            names(c.page("", Sort::Size, false, 0, 10)),
+            ["B.txt", "c.txt", "a.txt"]
+        );
+        assert_eq!(
+            names(c.page("", Sort::Date, true, 0, 10)),
+            ["a.txt", "c.txt", "B.txt"]
+        );
+        assert_eq!(names(c.page("", Sort::Name, true, 1, 1)), ["B.txt"]);
+        let p = c.page("tag:X", Sort::Name, false, 0, 1);
+        assert_eq!(
+            (p.matched, p.tags.clone()),
+            (2, vec!["x".to_owned(), "z".to_owned()])
+        );
+        assert_eq!(names(p), ["a.txt"]);
+        assert_eq!(c.page("b.", Sort::Name, false, 0, 10).matched, 1);
+        assert!(c.page("", Sort::Name, false, 5, 10).docs.is_empty());
+    }
 
     #[test]
     fn listing_lines_have_five_tab_separated_fields() {
