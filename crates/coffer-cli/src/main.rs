@@ -10,7 +10,7 @@ use clap::Parser;
 use cli::{Cli, Command};
 use coffer_core::header::Unlocker;
 use coffer_core::kdf::KdfParams;
-use coffer_core::{AddOptions, Error, Vault};
+use coffer_core::{AddEvent, AddOptions, Error, Vault};
 use indicatif::{ProgressBar, ProgressStyle};
 use secrets::Secrets;
 use std::io::{IsTerminal, Write};
@@ -126,13 +126,33 @@ fn run(cli: Cli) -> Result<(), CliError> {
             });
             let opts = AddOptions { name, tags };
             let mut out = std::io::stdout().lock();
-            let res = vault.add_files(&files, &opts, &mut |n| pb.inc(n), &mut |d| {
-                let _ = writeln!(out, "{}\t{}", d.id, d.name);
+            let res = vault.add_files(&files, &opts, &mut |n| pb.inc(n), &mut |ev| {
+                match ev {
+                    AddEvent::Added(d) => {
+                        let _ = writeln!(out, "{}\t{}", d.id, d.name);
+                    }
+                    AddEvent::Refused { path, error } => {
+                        let shown = path.to_string_lossy();
+                        let _ = writeln!(
+                            out,
+                            "REFUSED\t{}\t{}: {}",
+                            coffer_core::names::escaped(&shown),
+                            error.code,
+                            error.message
+                        );
+                    }
+                }
                 let _ = out.flush();
             });
             pb.finish_and_clear();
-            res?;
+            let report = res?;
             vault.lock()?;
+            if !report.refused.is_empty() {
+                return Err(CliError::Failed(format!(
+                    "{} file(s) were refused (listed above); the others were added",
+                    report.refused.len()
+                )));
+            }
         }
         Command::Ls { query, json } => {
             let vault = unlock(&dir, &mut secrets)?;
@@ -173,8 +193,21 @@ fn run(cli: Cli) -> Result<(), CliError> {
             pb.finish_and_clear();
             let report = res?;
             let mut out = std::io::stdout().lock();
-            for (d, path) in &report.exported {
-                let _ = writeln!(out, "{}\t{}", d.id, path.display());
+            for e in &report.exported {
+                let _ = write!(out, "{}\t{}", e.info.id, e.path.display());
+                if !e.changes.is_empty() {
+                    // The mapping: stored name (escaped), then why it changed.
+                    let why: Vec<String> = e.changes.iter().map(|c| c.to_string()).collect();
+                    let codes: Vec<&str> = e.changes.iter().map(|c| c.code()).collect();
+                    let _ = write!(
+                        out,
+                        "\tRENAMED\t{}\t{}: {}",
+                        coffer_core::names::escaped(&e.info.name),
+                        codes.join(","),
+                        why.join("; ")
+                    );
+                }
+                let _ = writeln!(out);
             }
             for (id, e) in &report.failed {
                 let _ = writeln!(out, "FAILED\t{id}\t{}: {}", e.code, e.message);

@@ -116,6 +116,11 @@ pub enum Error {
     /// The destination of `get` exists and `--force` was not given.
     #[error("the destination already exists (use --force to replace it)")]
     DestinationExists,
+    /// The destination's file system does not take this file name (FAT,
+    /// exFAT and NTFS refuse `<>:"|?*`, device names such as `CON`, and
+    /// trailing dots or spaces). Nothing was left there.
+    #[error("the destination's file system does not accept this file name; choose another name (without <>:\"|?*, a trailing dot or space, or a device name such as CON)")]
+    NameNotAccepted,
     /// The disk is full. Nothing was committed.
     #[error("the disk is full while {0}; nothing was changed")]
     DiskFull(&'static str),
@@ -162,6 +167,7 @@ impl Error {
             Error::Invalid(_) => "invalid_input",
             Error::InUse => "in_use",
             Error::DestinationExists => "destination_exists",
+            Error::NameNotAccepted => "name_not_accepted",
             Error::DiskFull(_) => "disk_full",
             Error::Io { .. } => "io",
             Error::Index(e) if is_busy(e) => "in_use",

@@ -13,6 +13,11 @@
 //!
 //! A test can also make a point *crash* the thread ([`Crash::at`]): it panics
 //! there, leaving the vault folder as a killed process would.
+//!
+//! And a test can make a folder answer like a FAT or NTFS file system mounted
+//! on Linux ([`FatLike::at`]): [`refuses_name`] then says that a name that is
+//! not portable gets `EINVAL` there, so the export fallback is played without
+//! such a file system.
 
 use std::path::Path;
 
@@ -26,8 +31,22 @@ pub fn point(name: &'static str, dir: &Path) {
     let _ = (name, dir);
 }
 
+/// Whether the folder at `dir` is to refuse `name` as FAT does (`EINVAL`
+/// for a name that is not portable). Only for folders a test marked with
+/// [`FatLike::at`]; outside the core's own tests, never.
+#[inline(always)]
+pub fn refuses_name(dir: &Path, name: &str) -> bool {
+    #[cfg(test)]
+    return imp::refuses_name(dir, name);
+    #[cfg(not(test))]
+    {
+        let _ = (dir, name);
+        false
+    }
+}
+
 #[cfg(test)]
-pub(crate) use imp::{Crash, Pause};
+pub(crate) use imp::{Crash, FatLike, Pause};
 
 #[cfg(test)]
 mod imp {
@@ -63,6 +82,26 @@ mod imp {
                 .unwrap_or_else(|e| e.into_inner())
                 .push((name, dir.to_owned()));
         }
+    }
+
+    static FAT_LIKE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+    /// Makes the folder at `dir` refuse names that are not portable, with
+    /// `EINVAL`, as a FAT or NTFS file system mounted on Linux does.
+    pub(crate) struct FatLike;
+
+    impl FatLike {
+        pub(crate) fn at(dir: &Path) {
+            FAT_LIKE
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(dir.to_owned());
+        }
+    }
+
+    pub(super) fn refuses_name(dir: &Path, name: &str) -> bool {
+        let fat = FAT_LIKE.lock().unwrap_or_else(|e| e.into_inner());
+        fat.iter().any(|d| d == dir) && crate::names::non_portable(name).is_some()
     }
 
     pub(super) fn hit(name: &'static str, dir: &Path) {

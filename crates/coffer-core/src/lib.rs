@@ -55,4 +55,7 @@ pub mod time;
 pub mod vault;
 
 pub use error::{Error, Result};
-pub use vault::{AddOptions, DocumentId, DocumentInfo, Vault};
+pub use vault::{
+    AddEvent, AddOptions, AddReport, DocumentId, DocumentInfo, ExportReport, Exported, NameChange,
+    Vault,
+};

@@ -90,6 +90,30 @@ pub struct AddOptions {
     pub tags: Vec<String>,
 }
 
+/// What happened to one file given to [`Vault::add_files`], told as it
+/// happens.
+#[derive(Debug, Clone, Copy)]
+pub enum AddEvent<'a> {
+    /// Committed to the index: it survives a crash.
+    Added(&'a DocumentInfo),
+    /// Refused for itself, nothing of it kept; the other files go on.
+    Refused {
+        /// The path as given.
+        path: &'a Path,
+        /// Why, safe to show (it never repeats the name).
+        error: &'a crate::error::Public,
+    },
+}
+
+/// The result of [`Vault::add_files`].
+#[derive(Debug, Default)]
+pub struct AddReport {
+    /// Documents added, in order.
+    pub added: Vec<DocumentInfo>,
+    /// Files refused, each with why.
+    pub refused: Vec<(PathBuf, crate::error::Public)>,
+}
+
 /// A document as listed. In JSON it also carries `added`, the time in RFC 3339.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentInfo {
@@ -169,11 +193,69 @@ pub struct VerifyReport {
     pub audit: audit::ChainStatus,
 }
 
+/// Why an exported file's name is not exactly the stored name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum NameChange {
+    /// The stored name cannot be a file name (a forged or older index): it
+    /// was repaired ([`names::export_name`]).
+    Repaired,
+    /// It starts with a dot: written with `_` before it, never as a hidden
+    /// file.
+    LeadingDot,
+    /// The folder's file system refused it (`EINVAL`, as FAT and NTFS do for
+    /// `<>:"|?*`, device names, trailing dots): written in its portable form
+    /// ([`names::portable_name`]).
+    Portable,
+    /// Another entry of the folder has that name: ` (n)` was added.
+    Numbered,
+}
+
+impl NameChange {
+    /// A stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            NameChange::Repaired => "repaired",
+            NameChange::LeadingDot => "leading_dot",
+            NameChange::Portable => "portable",
+            NameChange::Numbered => "numbered",
+        }
+    }
+}
+
+impl fmt::Display for NameChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NameChange::Repaired => "the stored name cannot be a file name; it was repaired",
+            NameChange::LeadingDot => "the name starts with a dot; `_` was put before it",
+            NameChange::Portable => {
+                "the folder's file system refuses this name; its portable form was used"
+            }
+            NameChange::Numbered => {
+                "the folder already has a file of that name; a number was added"
+            }
+        })
+    }
+}
+
+/// One document written by [`Vault::export_all`].
+#[derive(Debug, Clone)]
+pub struct Exported {
+    /// The document.
+    pub info: DocumentInfo,
+    /// The file written: always directly in the export folder.
+    pub path: PathBuf,
+    /// Why its name differs from the stored name, in the order applied;
+    /// empty when it is the stored name, byte for byte.
+    pub changes: Vec<NameChange>,
+}
+
 /// The result of [`Vault::export_all`].
 #[derive(Debug, Default)]
 pub struct ExportReport {
-    /// Each document written, and where.
-    pub exported: Vec<(DocumentInfo, PathBuf)>,
+    /// Each document written, where, and how its name was mapped.
+    pub exported: Vec<Exported>,
     /// Each document that failed its checks and was not written.
     pub failed: Vec<(DocumentId, crate::error::Public)>,
 }

@@ -168,15 +168,18 @@ impl Vault {
         self.write(|tx, st, v| {
             audit::append(tx, &v.k_audit, st, Event::Export, &format!("id={id}"))
         })?;
-        if force {
+        let placed = if crate::faults::refuses_name(dir.path(), &name) {
+            Err(io::Error::from(rustix::io::Errno::INVAL))
+        } else if force {
             tmp.persist_over(&dir, &name)
-                .map_err(Error::io("moving the output file into place"))?;
         } else {
-            tmp.persist_new(&dir, &name).map_err(|e| match e.kind() {
-                io::ErrorKind::AlreadyExists => Error::DestinationExists,
-                _ => Error::io("moving the output file into place")(e),
-            })?;
-        }
+            tmp.persist_new(&dir, &name)
+        };
+        placed.map_err(|e| match e.kind() {
+            _ if refused_name(&e) => Error::NameNotAccepted,
+            io::ErrorKind::AlreadyExists if !force => Error::DestinationExists,
+            _ => Error::io("moving the output file into place")(e),
+        })?;
         dir.sync()
             .map_err(Error::io("flushing the output folder"))?;
         info!("document exported");
@@ -197,13 +200,20 @@ impl Vault {
         }
     }
 
-    /// Writes every document into `dir` under its stored name (made safe
-    /// again), never replacing anything: a clash gets ` (1)`, ` (2)`… before
-    /// the extension (the stem shortened if the name would grow past 255
-    /// bytes). Never writes through a symlink already in `dir`. A document
-    /// that fails (damaged, its blob missing or replaced by something else)
-    /// is listed and the others are written; only a full disk or an index
-    /// that cannot record the exports stops it.
+    /// Writes every document into `dir` under its stored name, never
+    /// replacing anything. The name is the stored one where the folder's file
+    /// system takes it, but for a leading dot (`_` is put before it: an export
+    /// plants no hidden file) and a name a forged index made unsafe
+    /// (repaired); where the file system refuses it (`EINVAL`, as FAT and
+    /// NTFS do), its portable form ([`names::portable_name`]). A clash gets
+    /// ` (1)`, ` (2)`… before the extension (the stem shortened if the name
+    /// would grow past 255 bytes). Each change is reported
+    /// ([`Exported::changes`]). Every file is one entry directly in `dir`,
+    /// never written through a symlink already there. A document that fails
+    /// (damaged, its blob missing or replaced by something else, a name no
+    /// form of which the file system takes) is listed and the others are
+    /// written; only a full disk or an index that cannot record the exports
+    /// stops it.
     #[instrument(skip_all)]
     pub fn export_all(&self, dir: &Path, progress: &mut dyn FnMut(u64)) -> Result<ExportReport> {
         self.writable()?;
@@ -222,6 +232,11 @@ impl Vault {
         info!(
             count = report.exported.len(),
             failed = report.failed.len(),
+            renamed = report
+                .exported
+                .iter()
+                .filter(|e| !e.changes.is_empty())
+                .count(),
             "documents exported"
         );
         Ok(report)
@@ -232,7 +247,7 @@ impl Vault {
         id: &DocumentId,
         dir: &Dir,
         progress: &mut dyn FnMut(u64),
-    ) -> Result<(DocumentInfo, PathBuf)> {
+    ) -> Result<Exported> {
         let (r, m) = self.checked_row(id)?;
         let mut tmp = TempFile::create_in(dir).map_err(Error::io("creating an exported file"))?;
         self.decrypt_into(id, &r, tmp.file(), progress)?;
@@ -240,15 +255,63 @@ impl Vault {
         self.write(|tx, st, v| {
             audit::append(tx, &v.k_audit, st, Event::Export, &format!("id={id}"))
         })?;
-        let safe = names::sanitize(&m.name);
+        let (name, changes) = place(&mut tmp, dir, &m.name)?;
+        Ok(Exported {
+            info: DocumentInfo::from_meta(&id.0, r.size, m),
+            path: dir.path().join(name),
+            changes,
+        })
+    }
+}
+
+/// Whether an error from naming a file says that the file system does not
+/// take that name (FAT, exFAT and NTFS on Linux answer `EINVAL`).
+fn refused_name(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error())
+}
+
+/// Gives the finished `tmp` its name in `dir` for the stored name `stored`:
+/// [`names::export_name`], else (the file system refused it)
+/// [`names::portable_name`]; numbered on a clash, never replacing anything.
+/// Returns the name and what was changed.
+fn place(tmp: &mut TempFile, dir: &Dir, stored: &str) -> Result<(String, Vec<NameChange>)> {
+    let mut changes = Vec::new();
+    if names::validate(stored).is_err() {
+        changes.push(NameChange::Repaired);
+    } else if stored.starts_with('.') {
+        changes.push(NameChange::LeadingDot);
+    }
+    let first = names::export_name(stored);
+    let portable = names::portable_name(stored);
+    let mut forms = vec![first];
+    if portable != forms[0] {
+        forms.push(portable);
+    }
+    let last = forms.len() - 1;
+    for (k, base) in forms.iter().enumerate() {
+        if k > 0 {
+            debug!("the export folder refused a name; trying its portable form");
+            changes.push(NameChange::Portable);
+        }
         let mut n = 0u32;
-        let dest = loop {
-            let candidate = numbered(&safe, n);
-            if tmp
-                .try_persist_new(dir, &candidate)
-                .map_err(Error::io("moving an exported file into place"))?
-            {
-                break dir.path().join(candidate);
+        loop {
+            let candidate = numbered(base, n);
+            let res = if crate::faults::refuses_name(dir.path(), &candidate) {
+                Err(io::Error::from(rustix::io::Errno::INVAL))
+            } else {
+                tmp.try_persist_new(dir, &candidate)
+            };
+            match res {
+                Ok(true) => {
+                    if n > 0 {
+                        changes.push(NameChange::Numbered);
+                    }
+                    return Ok((candidate, changes));
+                }
+                Ok(false) => {}
+                Err(e) if refused_name(&e) && k < last => break,
+                Err(e) if refused_name(&e) => return Err(Error::NameNotAccepted),
+                Err(e) => return Err(Error::io("moving an exported file into place")(e)),
             }
             n += 1;
             if n > 100_000 {
@@ -256,9 +319,9 @@ impl Vault {
                     "too many files with this name in the export folder".into(),
                 ));
             }
-        };
-        Ok((DocumentInfo::from_meta(&id.0, r.size, m), dest))
+        }
     }
+    Err(Error::NameNotAccepted)
 }
 
 /// `name` for 0, else `stem (n).ext`, the stem shortened (at a character

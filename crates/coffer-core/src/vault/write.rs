@@ -62,6 +62,7 @@ impl Input {
             left: self.len,
             input: self,
             changed: false,
+            source_failed: false,
         }
     }
 }
@@ -73,6 +74,9 @@ struct Exact {
     input: Input,
     left: u64,
     changed: bool,
+    /// Reading the file itself failed (the failure is the file's, not the
+    /// vault's).
+    source_failed: bool,
 }
 
 impl io::Read for Exact {
@@ -83,7 +87,9 @@ impl io::Read for Exact {
         let want = buf
             .len()
             .min(usize::try_from(self.left).unwrap_or(usize::MAX));
-        let n = self.input.file.read(&mut buf[..want])?;
+        let n = self.input.file.read(&mut buf[..want]).inspect_err(|_| {
+            self.source_failed = true;
+        })?;
         if n == 0 {
             self.changed = true;
             return Err(io::Error::other("the file shrank while it was read"));
@@ -104,6 +110,7 @@ impl Exact {
     /// After the last byte: the file must end there and still have the size,
     /// the modification time and the identity it had at open.
     fn check_unchanged(&mut self) -> Result<()> {
+        self.source_failed = true;
         let mut one = [0u8; 1];
         let longer = !matches!(io::Read::read(&mut self.input.file, &mut one), Ok(0));
         let after = rustix::fs::fstat(&self.input.file)
@@ -118,8 +125,28 @@ impl Exact {
         {
             return Err(Self::changed());
         }
+        self.source_failed = false;
         Ok(())
     }
+}
+
+/// Why one file of an `add` was not staged.
+enum StageError {
+    /// Its own problem (its name, its type, reading it, a change while it
+    /// was read): it is reported and the others go on.
+    File(Error),
+    /// The vault's (locked, rolled back, disk full, a write that failed):
+    /// the command stops.
+    Fatal(Error),
+}
+
+/// The stored name a file gets from its own name.
+fn own_name(p: &Path) -> Result<String> {
+    Ok(p.file_name()
+        .ok_or(Error::InvalidName(names::NameError::Empty))?
+        .to_str()
+        .ok_or(Error::InvalidName(names::NameError::NotUtf8))?
+        .to_owned())
 }
 
 impl Vault {
@@ -269,76 +296,111 @@ impl Vault {
 
     // ----- adding --------------------------------------------------------------
 
-    /// Imports files. Each document's line is reported through `on_added` only
-    /// after its index transaction committed, so a reported document survives
-    /// a crash. Stops at the first failure, after committing what was complete.
+    /// Imports files. A file refused for itself (its own name, when
+    /// `opts.name` is not given; not a regular file; missing or unreadable;
+    /// changed while it was read) is reported through `on_event` as
+    /// [`AddEvent::Refused`], nothing of it kept, and the others go on. Each
+    /// document is reported as [`AddEvent::Added`] only after its index
+    /// transaction committed, so a reported document survives a crash.
+    /// What is not about one file (the vault locked by another process,
+    /// rolled back, its index tampered with, a full disk, a failed write in
+    /// the vault) stops the import after committing what was complete.
+    /// `opts.name` and the tags are checked before anything is read.
     #[instrument(skip_all, fields(count = paths.len()))]
     pub fn add_files(
         &self,
         paths: &[PathBuf],
         opts: &AddOptions,
         progress: &mut dyn FnMut(u64),
-        on_added: &mut dyn FnMut(&DocumentInfo),
-    ) -> Result<Vec<DocumentInfo>> {
+        on_event: &mut dyn FnMut(AddEvent<'_>),
+    ) -> Result<AddReport> {
         if opts.name.is_some() && paths.len() != 1 {
             return Err(Error::Invalid("--name needs exactly one file".into()));
         }
         let tags = meta::normalize_tags(&opts.tags);
-        // Check every name before writing anything.
-        let mut names = Vec::with_capacity(paths.len());
-        for p in paths {
-            let name = match &opts.name {
-                Some(n) => n.clone(),
-                None => p
-                    .file_name()
-                    .ok_or(Error::InvalidName(names::NameError::Empty))?
-                    .to_str()
-                    .ok_or(Error::InvalidName(names::NameError::NotUtf8))?
-                    .to_owned(),
-            };
-            DocumentFields {
-                name: name.clone(),
-                tags: tags.clone(),
-            }
-            .check()?;
-            names.push(name);
+        DocumentFields::check_tags(&tags)?;
+        if let Some(n) = &opts.name {
+            names::validate(n)?;
         }
-        let mut done = Vec::with_capacity(paths.len());
+        let mut report = AddReport::default();
         let mut batch: Vec<Staged> = Vec::new();
         let mut batch_bytes = 0u64;
-        for (p, name) in paths.iter().zip(names) {
-            let staged = Input::open(p).and_then(|input| {
-                input.check_fits(&self.dirs.tmp)?;
-                let mut reader = input.reader();
-                let res = self.stage(
-                    name,
-                    tags.clone(),
-                    &mut reader,
-                    progress,
-                    Exact::check_unchanged,
-                );
-                match res {
-                    Err(_) if reader.changed => Err(Exact::changed()),
-                    r => r,
+        for p in paths {
+            let staged = match &opts.name {
+                Some(n) => Ok(n.clone()),
+                None => {
+                    own_name(p).and_then(|n| names::validate(&n).map(|()| n).map_err(Into::into))
                 }
-            });
+            }
+            .map_err(StageError::File)
+            .and_then(|name| self.stage_file(p, name, &tags, progress));
             match staged {
                 Ok(s) => {
                     batch_bytes += s.row.size;
                     batch.push(s);
                 }
-                Err(e) => {
-                    self.commit_staged(std::mem::take(&mut batch), &mut done, on_added)?;
+                Err(StageError::File(e)) => {
+                    let public = e.public();
+                    on_event(AddEvent::Refused {
+                        path: p,
+                        error: &public,
+                    });
+                    report.refused.push((p.clone(), public));
+                }
+                Err(StageError::Fatal(e)) => {
+                    self.commit_staged(std::mem::take(&mut batch), &mut report.added, &mut |d| {
+                        on_event(AddEvent::Added(d))
+                    })?;
                     return Err(e);
                 }
             }
             if batch.len() >= ADD_BATCH_DOCS || batch_bytes >= ADD_BATCH_BYTES {
-                self.commit_staged(std::mem::take(&mut batch), &mut done, on_added)?;
+                self.commit_staged(std::mem::take(&mut batch), &mut report.added, &mut |d| {
+                    on_event(AddEvent::Added(d))
+                })?;
                 batch_bytes = 0;
             }
         }
-        self.commit_staged(batch, &mut done, on_added)?;
-        Ok(done)
+        self.commit_staged(batch, &mut report.added, &mut |d| {
+            on_event(AddEvent::Added(d))
+        })?;
+        if !report.refused.is_empty() {
+            info!(count = report.refused.len(), "files refused");
+        }
+        Ok(report)
+    }
+
+    /// Stages the file at `p` under `name`, telling its own failures from
+    /// the vault's.
+    fn stage_file(
+        &self,
+        p: &Path,
+        name: String,
+        tags: &[String],
+        progress: &mut dyn FnMut(u64),
+    ) -> std::result::Result<Staged, StageError> {
+        let input = Input::open(p).map_err(|e| match e {
+            Error::DiskFull(_) => StageError::Fatal(e),
+            e => StageError::File(e),
+        })?;
+        input
+            .check_fits(&self.dirs.tmp)
+            .map_err(StageError::Fatal)?;
+        let mut reader = input.reader();
+        let res = self.stage(
+            name,
+            tags.to_vec(),
+            &mut reader,
+            progress,
+            Exact::check_unchanged,
+        );
+        match res {
+            Ok(s) => Ok(s),
+            Err(_) if reader.changed => Err(StageError::File(Exact::changed())),
+            Err(e @ Error::DiskFull(_)) => Err(StageError::Fatal(e)),
+            Err(e) if reader.source_failed => Err(StageError::File(e)),
+            Err(e) => Err(StageError::Fatal(e)),
+        }
     }
 
     /// Imports one document from a stream.
