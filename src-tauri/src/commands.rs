@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use coffer_core::ipc_policy::{policy, CommandRule, Refusal};
-use coffer_core::vault::{AddOptions, DocumentInfo, Vault};
+use coffer_core::vault::{AddOptions, AddReport, DocumentInfo, Vault};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
@@ -334,7 +334,16 @@ fn import_paths<R: Runtime>(
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             match add_source(&open.vault, src, &mut rep) {
-                Ok(mut docs) => added.append(&mut docs),
+                Ok(mut r) => {
+                    added.append(&mut r.added);
+                    // Refused for itself (its name, its type): reported, and
+                    // the other files go on.
+                    failed.extend(r.refused.into_iter().map(|(_, why)| Failure {
+                        item: item.clone(),
+                        code: why.code,
+                        message: why.message,
+                    }));
+                }
                 // A full disk or a broken index stops the import; a bad file does not.
                 Err(AppError::Core(
                     e @ (coffer_core::Error::DiskFull(_) | coffer_core::Error::IndexTampered(_)),
@@ -364,11 +373,7 @@ fn import_paths<R: Runtime>(
 /// link followed, `fstat`ed): the core reopens that very file through
 /// `/proc/self/fd`, and checks it is the same one, so whatever the path
 /// names by now does not matter.
-fn add_source(
-    vault: &Vault,
-    src: &grants::Source,
-    rep: &mut Reporter<'_>,
-) -> AppResult<Vec<DocumentInfo>> {
+fn add_source(vault: &Vault, src: &grants::Source, rep: &mut Reporter<'_>) -> AppResult<AddReport> {
     use std::os::fd::AsRawFd;
     let name = src
         .name()
@@ -382,9 +387,9 @@ fn add_source(
         name: Some(name.to_owned()),
         ..AddOptions::default()
     };
-    let docs = vault.add_files(&[pinned], &opts, &mut |n| rep.bytes(n), &mut |_| {})?;
+    let report = vault.add_files(&[pinned], &opts, &mut |n| rep.bytes(n), &mut |_| {})?;
     drop(fd);
-    Ok(docs)
+    Ok(report)
 }
 
 #[tauri::command]
@@ -448,7 +453,9 @@ pub async fn export_document<R: Runtime>(
     blocking(move || {
         // The vault is not held while the dialog is open (auto-lock still works).
         let name = s.with_open(|o| Ok(o.vault.info(&id.0)?.name))?;
-        let suggested = coffer_core::names::sanitize(&name);
+        // The stored name as it can be a file name (never a hidden one);
+        // the user may change it in the dialog.
+        let suggested = coffer_core::names::export_name(&name).into_owned();
         let start = dialogs::start_folder(&app);
         let chosen = s
             .with_dialog(|| {
@@ -478,6 +485,20 @@ pub struct ExportedAll {
     pub exported: usize,
     /// Documents that failed their checks and were not written.
     pub failed: Vec<Failure>,
+    /// Documents written under another name than the stored one (a leading
+    /// dot, a name the folder's file system refused, a clash).
+    pub renamed: Vec<Renamed>,
+}
+
+/// A document exported under another name, and why.
+#[derive(Debug, Serialize)]
+pub struct Renamed {
+    /// The stored name.
+    pub name: String,
+    /// The file name written (in the chosen folder).
+    pub written: String,
+    /// Why, as stable codes (`leading_dot`, `portable`, `numbered`, `repaired`).
+    pub why: Vec<&'static str>,
 }
 
 #[tauri::command]
@@ -505,6 +526,16 @@ pub async fn export_all<R: Runtime>(
         Ok(ExportedAll {
             folder: folder.display().to_string(),
             exported: report.exported.len(),
+            renamed: report
+                .exported
+                .iter()
+                .filter(|e| !e.changes.is_empty())
+                .map(|e| Renamed {
+                    name: e.info.name.clone(),
+                    written: grants::display_name(&e.path),
+                    why: e.changes.iter().map(|c| c.code()).collect(),
+                })
+                .collect(),
             failed: report
                 .failed
                 .into_iter()

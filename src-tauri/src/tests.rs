@@ -539,7 +539,7 @@ fn hostile_arguments_meet_rusts_own_checks() {
         ),
         (
             "rename_document",
-            json!({"id": id, "name": "con.txt"}),
+            json!({"id": id, "name": "a\u{2028}b.txt"}),
             "invalid_argument",
         ),
         (
@@ -686,7 +686,7 @@ fn paths_come_only_from_grants_and_meet_the_rules() {
     for (target, want) in [
         (out.join("link.txt"), "bad_path"),
         (out.join("folder"), "bad_path"),
-        (out.join("CON"), "bad_path"),
+        (out.join("gpj.\u{202E}exe"), "bad_path"),
         (out.join("missing-dir/x.txt"), "bad_path"),
     ] {
         h.answers().save = Some(target.clone());
@@ -1309,4 +1309,49 @@ fn a_folder_walk_counts_what_it_leaves_out() {
     assert_eq!(found.files.len(), crate::grants::MAX_FILES_PER_DROP);
     assert_eq!(found.left_out, 7);
     assert_eq!(found.too_deep, 1);
+}
+
+/// Issue 12 in the app: a batch never fails for one file. Non-portable names
+/// are kept exactly, a dangerous one is refused with its reason while the
+/// others import, and an export says which names it had to change.
+#[test]
+fn a_mixed_import_keeps_every_acceptable_name_and_reports_the_rest() {
+    let h = harness();
+    h.created();
+    let good = [
+        "Meeting notes: 2026-12-02 10:30.pdf",
+        "What?.txt",
+        "Q&A \"final\".txt",
+        "report.",
+        "aux.c",
+        ".env",
+    ];
+    let mut files: Vec<PathBuf> = good.iter().map(|n| h.file(n, n.as_bytes())).collect();
+    files.insert(2, h.file("invoice\u{202E}fdp.exe", b"x"));
+    let r = h.import(&files);
+    let added: BTreeSet<&str> = r["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(added, good.iter().copied().collect(), "{r}");
+    let failed = r["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{r}");
+    assert_eq!(failed[0]["item"], "invoice\u{202E}fdp.exe");
+    assert_eq!(failed[0]["code"], "invalid_name");
+    // Export all: every stored name as is on Linux, except the leading dot.
+    let out = h.dir.path().join("exported");
+    std::fs::create_dir(&out).unwrap();
+    h.answers().folder = Some(out.clone());
+    let e = h.ok("export_all", json!({"progress": "__CHANNEL__:5"}));
+    assert_eq!(e["exported"], good.len(), "{e}");
+    assert_eq!(
+        e["renamed"],
+        json!([{"name": ".env", "written": "_.env", "why": ["leading_dot"]}])
+    );
+    for n in good.iter().filter(|n| !n.starts_with('.')) {
+        assert_eq!(std::fs::read(out.join(n)).unwrap(), n.as_bytes(), "{n}");
+    }
+    assert!(!out.join(".env").exists());
 }

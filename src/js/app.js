@@ -384,6 +384,8 @@ $('export-all-btn').addEventListener('click', async () => {
     const r = await call('export_all', { progress });
     toast(`Exported ${r.exported} document${r.exported === 1 ? '' : 's'} to ${r.folder}.`, 'ok');
     for (const f of r.failed) toast(`Not exported: ${f.item} — ${f.message}`, 'error');
+    const why = { leading_dot: 'a name starting with a dot is never written as a hidden file', portable: 'the folder’s file system refused the name', numbered: 'another file had that name', repaired: 'the stored name could not be a file name' };
+    for (const n of r.renamed) toast(`Written as “${n.written}” instead of “${n.name}”: ${n.why.map((w) => why[w] ?? w).join('; ')}.`);
   } catch (e) { fail(e); }
   finally { close(); hideProgress(); busy = false; }
 });
