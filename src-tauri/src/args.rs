@@ -85,9 +85,15 @@ macro_rules! command_args {
     ($($t:ty),* $(,)?) => {$(
         impl<'de, R: Runtime> CommandArg<'de, R> for $t {
             fn from_command(item: CommandItem<'de, R>) -> Result<Self, InvokeError> {
-                value(&item)
-                    .and_then(<$t as FromArg>::parse)
-                    .map_err(InvokeError::from)
+                value(&item).and_then(<$t as FromArg>::parse).map_err(|e| {
+                    // A value of the right shape but not a valid one
+                    // (`../x` as a name) is a refusal by Rust, recorded too.
+                    item.message
+                        .webview_ref()
+                        .state::<Shared<R>>()
+                        .record_refusal(item.name, e.code(), "rust");
+                    InvokeError::from(e)
+                })
             }
         }
     )*};

@@ -114,14 +114,20 @@ pub async fn unlock<R: Runtime>(
 ) -> AppResult<Unlocked> {
     let s = state.inner().clone();
     blocking(move || {
-        let mut slot = s.slot();
-        if slot.is_some() {
+        if s.is_unlocked() {
             return Err(AppError::AlreadyUnlocked);
         }
         // Wrong passphrases are recorded by the core (chained into the log
-        // at the next unlock) and slow the next attempt down.
+        // at the next unlock) and slow the next attempt down. The check's
+        // turn is taken before the vault slot, as everywhere (no deadlock
+        // with a `change_passphrase` waiting out its delay).
         let vault =
             s.check_passphrase(|| Ok(Vault::unlock(&s.config.vault_dir, &passphrase.0)?))?;
+        let mut slot = s.slot();
+        if slot.is_some() {
+            // Another unlock won the race; this one's keys are dropped.
+            return Err(AppError::AlreadyUnlocked);
+        }
         s.touch();
         let warning = vault.older().map(|o| {
             coffer_core::Error::RolledBack {
@@ -294,6 +300,8 @@ pub struct LeftOut {
     pub depth_limit: usize,
     /// Symbolic links and special files inside, never followed.
     pub not_regular: usize,
+    /// Hidden files and folders inside (outside what the drop granted).
+    pub hidden: usize,
 }
 
 fn import_paths<R: Runtime>(
@@ -316,6 +324,7 @@ fn import_paths<R: Runtime>(
                 left_out.files += found.left_out;
                 left_out.folders += found.too_deep;
                 left_out.not_regular += found.not_regular;
+                left_out.hidden += found.not_granted;
             }
             Err(e) => failed.push(Failure {
                 item: grants::display_name(&p),

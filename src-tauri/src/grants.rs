@@ -141,6 +141,9 @@ pub struct Found {
     pub too_deep: usize,
     /// Symbolic links, FIFOs, sockets and devices inside (never followed).
     pub not_regular: usize,
+    /// Files and folders the drop did not grant (tauri-plugin-fs leaves
+    /// hidden ones, `.env` or `.git/`, out of a dropped folder's scope).
+    pub not_granted: usize,
 }
 
 /// The regular files to import for one granted path: the file itself, or
@@ -205,7 +208,7 @@ fn walk<R: Runtime>(
         // (The scope resolves links, so a link's target is what it checks.)
         let granted = || allowed(app, &source.path()).is_ok();
         match ft {
-            FileType::Directory | FileType::RegularFile if !granted() => {}
+            FileType::Directory | FileType::RegularFile if !granted() => found.not_granted += 1,
             FileType::Directory if below.len() > MAX_DEPTH => found.too_deep += 1,
             FileType::Directory => {
                 let sub = rfs::openat(

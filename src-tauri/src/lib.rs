@@ -31,12 +31,16 @@ use crate::state::{Config, Inner, Shared};
 /// How often the auto-lock timer looks at the idle time.
 const AUTO_LOCK_TICK: Duration = Duration::from_secs(5);
 
-/// Whether `url` is the app's own origin (`tauri://localhost` on Linux and
-/// macOS, `http(s)://tauri.localhost` where Tauri serves it so).
+/// Whether `url` is the app's own origin: `tauri://localhost` where Tauri
+/// serves the app through its own scheme (Linux, macOS), and
+/// `http(s)://tauri.localhost` only where it serves it so (Windows,
+/// Android). Elsewhere that host is not the app: the window would leave it.
 pub fn stays_in_app(url: &tauri::Url) -> bool {
     match url.scheme() {
         "tauri" => url.host_str() == Some("localhost"),
-        "http" | "https" => url.host_str() == Some("tauri.localhost") && url.port().is_none(),
+        "http" | "https" if cfg!(any(windows, target_os = "android")) => {
+            url.host_str() == Some("tauri.localhost") && url.port().is_none()
+        }
         _ => false,
     }
 }
@@ -85,6 +89,7 @@ fn harden_webview<R: Runtime>(window: &tauri::WebviewWindow<R>) {
             s.set_enable_mediasource(false);
             s.set_enable_media(false);
             s.set_enable_dns_prefetching(false);
+            // (A no-op on WebKitGTK 2.50: `<a ping>` is stopped by the proxy.)
             s.set_enable_hyperlink_auditing(false);
             s.set_enable_html5_database(false);
             s.set_enable_html5_local_storage(false);

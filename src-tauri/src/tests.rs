@@ -980,13 +980,14 @@ impl TapSession for Value {
 /// The only place the window may go is the app itself.
 #[test]
 fn navigation_stays_in_the_app() {
-    for ok in [
-        "tauri://localhost/",
-        "tauri://localhost/index.html#x",
-        "http://tauri.localhost/",
-    ] {
+    for ok in ["tauri://localhost/", "tauri://localhost/index.html#x"] {
         assert!(crate::stays_in_app(&ok.parse().unwrap()), "{ok}");
     }
+    // Only where Tauri serves the app from that host.
+    assert_eq!(
+        crate::stays_in_app(&"http://tauri.localhost/".parse().unwrap()),
+        cfg!(any(windows, target_os = "android"))
+    );
     for no in [
         "http://127.0.0.1:8080/?p=secret",
         "https://example.com/",
@@ -1054,6 +1055,59 @@ fn a_flood_of_refusals_never_hides_one_by_rust() {
     );
     // Names the page made up are not keys: the table stays small.
     assert!(counts.len() <= 3, "{counts:?}");
+    // A value of the right shape that Rust refuses is counted too.
+    assert_eq!(
+        h.code(
+            "rename_document",
+            json!({"id": "0".repeat(32), "name": "../escape"})
+        ),
+        "invalid_argument"
+    );
+    let pol = h.ok("ipc_policy", json!({}));
+    assert!(
+        pol["refusedCounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == &json!({"gate": "rust", "command": "rename_document", "count": 1})),
+        "{pol}"
+    );
+}
+
+/// `unlock` and the other passphrase checks take their turn and the vault
+/// slot in the same order: an unlock never waits forever behind a
+/// `change_passphrase` or `set_auto_lock` that is waiting out its delay.
+#[test]
+fn passphrase_checks_and_unlock_never_deadlock() {
+    let h = harness();
+    h.created();
+    h.ok("lock", json!({}));
+    for _ in 0..3 {
+        assert_eq!(
+            h.code("unlock", json!({"passphrase": "guess"})),
+            "wrong_secret"
+        );
+    }
+    let main = h.main.clone();
+    let waiting = std::thread::spawn(move || {
+        invoke_on(
+            &main,
+            "set_auto_lock",
+            json!({"minutes": 1440, "passphrase": "guess"}),
+        )
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let main = h.main.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(invoke_on(&main, "unlock", json!({"passphrase": PASS})));
+    });
+    let r = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("unlock never finished: a deadlock");
+    r.unwrap();
+    assert!(waiting.join().unwrap().is_err());
+    assert!(h.shared().is_unlocked());
 }
 
 /// Only user activity postpones the auto-lock: a script calling commands in
@@ -1304,11 +1358,14 @@ fn a_folder_walk_counts_what_it_leaves_out() {
     for i in 0..crate::grants::MAX_FILES_PER_DROP + 7 {
         std::fs::write(many.join(format!("{i}.txt")), b"").unwrap();
     }
+    std::fs::write(folder.join(".env"), b"hidden").unwrap();
     h.app.fs_scope().allow_directory(&folder, true).unwrap();
     let found = crate::grants::import_sources(h.app.handle(), &folder).unwrap();
     assert_eq!(found.files.len(), crate::grants::MAX_FILES_PER_DROP);
     assert_eq!(found.left_out, 7);
     assert_eq!(found.too_deep, 1);
+    // Hidden files are outside what a drop grants: counted, not silent.
+    assert_eq!(found.not_granted, 1);
 }
 
 /// Issue 12 in the app: a batch never fails for one file. Non-portable names

@@ -363,6 +363,7 @@ async function importWith(cmd) {
     const left = r.leftOut;
     if (left.files) toast(`${left.files} more file${left.files === 1 ? ' was' : 's were'} left out: a dropped folder adds at most ${left.fileLimit} files. Drop its subfolders one by one.`, 'error');
     if (left.folders) toast(`${left.folders} folder${left.folders === 1 ? ' was' : 's were'} not opened: they are more than ${left.depthLimit} levels deep.`, 'error');
+    if (left.hidden) toast(`${left.hidden} hidden file${left.hidden === 1 ? ' or folder was' : 's or folders were'} left out of the dropped folder (names starting with a dot). Import them with Import files… if you need them.`);
     if (left.notRegular) toast(`${left.notRegular} symbolic link${left.notRegular === 1 ? '' : 's'} or special file${left.notRegular === 1 ? ' was' : 's were'} skipped: links are never followed.`);
   } catch (e) { fail(e); }
   finally { close(); hideProgress(); busy = false; refresh(); }

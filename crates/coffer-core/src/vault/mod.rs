@@ -48,10 +48,15 @@ const BLOBS: &str = "blobs";
 const TMP: &str = "tmp";
 const LOCK: &str = "lock";
 const HEADER_LOCK: &str = "header.lock";
-/// Documents committed per index transaction during a multi-file add.
-const ADD_BATCH_DOCS: usize = 64;
-/// Bytes committed per index transaction during a multi-file add.
+/// Most documents made durable and committed together during a multi-file
+/// add (one `syncfs` for their contents, one for their names, one
+/// transaction): each holds an open, unnamed file until then.
+const ADD_BATCH_DOCS: usize = 256;
+/// Most plaintext bytes in one batch.
 const ADD_BATCH_BYTES: u64 = 256 << 20;
+/// Longest a batch waits before it is committed (and its documents
+/// reported), so progress stays smooth on slow sources.
+const ADD_BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A document id: 128 random bits, shown as 32 hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -338,7 +343,9 @@ impl fmt::Debug for Vault {
 struct Staged {
     row: DocRow,
     info: DocumentInfo,
-    shard: Dir,
+    /// The encrypted blob, complete but unnamed (or under a temporary name)
+    /// until the batch is linked (then taken).
+    blob: Option<crate::fsutil::TempFile>,
 }
 
 mod integrity;

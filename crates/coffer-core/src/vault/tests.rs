@@ -150,7 +150,19 @@ fn interrupted_writes_are_finished_at_the_next_open() {
         )
         .unwrap();
     let late = staged.info.id;
-    drop(staged);
+    let linked = v.link_staged(vec![staged]).unwrap();
+    drop(linked);
+    // A crash before the batch was linked leaves an unnamed file: nothing.
+    let unlinked = v
+        .stage(
+            "never.txt".into(),
+            vec![],
+            &mut &b"never"[..],
+            &mut |_| {},
+            |_| Ok(()),
+        )
+        .unwrap();
+    drop(unlinked);
     fs::write(
         t.path().join("v/tmp").join(crate::dir::temp_name()),
         b"partial",
@@ -202,13 +214,13 @@ fn planted_or_old_unfinished_rows_never_delete_a_blob() {
             |_| Ok(()),
         )
         .unwrap();
+    let staged = v.link_staged(vec![staged]).unwrap();
     v.conn
         .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
         .unwrap();
     let old_copy = fs::read(dir.join(INDEX_FILE)).unwrap();
     let mut done = Vec::new();
-    v.commit_staged(vec![staged], &mut done, &mut |_| {})
-        .unwrap();
+    v.commit_staged(staged, &mut done, &mut |_| {}).unwrap();
     let kept = done[0].id;
     // A live document whose row the attacker marks deleting, and a blob
     // planted under a pending row.

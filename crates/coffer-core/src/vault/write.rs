@@ -1,7 +1,6 @@
 //! The write path: passphrase slot, adding documents, editing and removing.
 
 use super::*;
-use std::collections::BTreeMap;
 
 /// A file given to `add`, opened without blocking and checked to be a
 /// regular file; it is read for exactly the size `fstat` reported.
@@ -325,6 +324,7 @@ impl Vault {
         let mut report = AddReport::default();
         let mut batch: Vec<Staged> = Vec::new();
         let mut batch_bytes = 0u64;
+        let mut batch_started = std::time::Instant::now();
         for p in paths {
             let staged = match &opts.name {
                 Some(n) => Ok(n.clone()),
@@ -336,6 +336,9 @@ impl Vault {
             .and_then(|name| self.stage_file(p, name, &tags, progress));
             match staged {
                 Ok(s) => {
+                    if batch.is_empty() {
+                        batch_started = std::time::Instant::now();
+                    }
                     batch_bytes += s.row.size;
                     batch.push(s);
                 }
@@ -354,7 +357,10 @@ impl Vault {
                     return Err(e);
                 }
             }
-            if batch.len() >= ADD_BATCH_DOCS || batch_bytes >= ADD_BATCH_BYTES {
+            if batch.len() >= ADD_BATCH_DOCS
+                || batch_bytes >= ADD_BATCH_BYTES
+                || (!batch.is_empty() && batch_started.elapsed() >= ADD_BATCH_TIME)
+            {
                 self.commit_staged(std::mem::take(&mut batch), &mut report.added, &mut |d| {
                     on_event(AddEvent::Added(d))
                 })?;
@@ -425,9 +431,10 @@ impl Vault {
         Ok(done.remove(0))
     }
 
-    /// Writes one blob: pending row, unnamed file in `tmp/`, fsync, then,
-    /// once `done_reading` accepts the source, a no-clobber link into its
-    /// shard.
+    /// Encrypts one document into an unnamed file in `tmp/`; once
+    /// `done_reading` accepts the source, it is ready for
+    /// [`Vault::link_staged`]. Nothing is flushed or named yet: the batch is
+    /// made durable together.
     pub(super) fn stage<R: io::Read>(
         &self,
         name: String,
@@ -446,68 +453,109 @@ impl Vault {
             tags,
             added_ms: crate::time::now_ms(),
         };
-        index::insert_pending(&self.conn, &id.0)?;
-        let h = crypto::hex(&id.0);
-        let res = (|| -> Result<Staged> {
-            let mut tmp = TempFile::create_in(&self.dirs.tmp)
-                .map_err(Error::io("creating a temporary blob"))?;
-            let sealed = blob::encrypt(&self.master, id.0, &m, &mut *src, tmp.file(), progress)?;
-            done_reading(src)?;
-            tmp.sync().map_err(Error::io("flushing a blob to disk"))?;
-            let shard = match self.dirs.blobs.subdir(&h[..2])? {
-                Some(shard) => shard,
-                None => {
-                    let shard = self.dirs.blobs.ensure_subdir(&h[..2])?;
-                    self.dirs
-                        .blobs
-                        .sync()
-                        .map_err(Error::io("flushing a blob folder"))?;
-                    shard
-                }
-            };
-            tmp.persist_new(&shard, &h)
-                .map_err(Error::io("moving a blob into place"))?;
-            let mut row = DocRow {
-                id: id.0,
-                size: sealed.size,
-                blob_len: sealed.blob_len,
-                header_hash: sealed.header_hash,
-                meta: self.sealer.seal(&id.0, &m),
-                entry_mac: [0; 32],
-            };
-            row.entry_mac = row.compute_mac(&self.k_manifest);
-            debug!(id = %id, size = sealed.size, "blob written");
-            Ok(Staged {
-                info: DocumentInfo::from_meta(&id.0, sealed.size, m.clone()),
-                row,
-                shard,
-            })
-        })();
-        if res.is_err() {
-            // The id is fresh and random: a regular file under its name is ours.
-            if let Ok(Some(shard)) = self.dirs.blobs.subdir(&h[..2]) {
-                if shard.check_file(&h, u64::MAX).unwrap_or(false) {
-                    let _ = shard.remove_file(&h);
-                }
-            }
-            let _ = index::delete_row(&self.conn, &id.0);
-        }
-        res
+        let mut blob =
+            TempFile::create_in(&self.dirs.tmp).map_err(Error::io("creating a temporary blob"))?;
+        let sealed = blob::encrypt(&self.master, id.0, &m, &mut *src, blob.file(), progress)?;
+        done_reading(src)?;
+        let mut row = DocRow {
+            id: id.0,
+            size: sealed.size,
+            blob_len: sealed.blob_len,
+            header_hash: sealed.header_hash,
+            meta: self.sealer.seal(&id.0, &m),
+            entry_mac: [0; 32],
+        };
+        row.entry_mac = row.compute_mac(&self.k_manifest);
+        debug!(id = %id, size = sealed.size, "blob written");
+        Ok(Staged {
+            info: DocumentInfo::from_meta(&id.0, sealed.size, m),
+            row,
+            blob: Some(blob),
+        })
     }
 
+    /// Makes a batch of staged blobs durable and puts them in place, with
+    /// two flushes of the file system for the whole batch (group commit):
+    ///
+    /// 1. `syncfs`: every blob's contents are on disk;
+    /// 2. one transaction records a pending row per blob (so that a crash
+    ///    from here on is finished at the next unlock: adopted, never lost);
+    /// 3. each blob is linked, never clobbering, into its shard;
+    /// 4. `syncfs`: the names (and any new shard) are on disk.
+    ///
+    /// A blob that cannot be linked is dropped, and its row removed. Returns
+    /// the blobs now in place, each still pending.
+    pub(super) fn link_staged(&self, batch: Vec<Staged>) -> Result<Vec<Staged>> {
+        if batch.is_empty() {
+            return Ok(batch);
+        }
+        let flush = |what| move |e: rustix::io::Errno| Error::io(what)(io::Error::from(e));
+        rustix::fs::syncfs(self.dirs.tmp.fd()).map_err(flush("flushing new blobs to disk"))?;
+        {
+            let tx = rusqlite::Transaction::new_unchecked(
+                &self.conn,
+                rusqlite::TransactionBehavior::Immediate,
+            )?;
+            for s in batch.iter().filter(|s| s.blob.is_some()) {
+                index::insert_pending(&tx, &s.row.id)?;
+            }
+            tx.commit()?;
+        }
+        let mut placed = Vec::with_capacity(batch.len());
+        let mut failed = None;
+        for s in batch {
+            let Staged { row, info, blob } = s;
+            let h = crypto::hex(&row.id);
+            let linked = (|| -> Result<()> {
+                let shard = match self.dirs.blobs.subdir(&h[..2])? {
+                    Some(shard) => shard,
+                    None => self.dirs.blobs.ensure_subdir(&h[..2])?,
+                };
+                match blob {
+                    Some(b) => b
+                        .persist_new(&shard, &h)
+                        .map_err(Error::io("moving a blob into place")),
+                    // Linked by an earlier call.
+                    None => Ok(()),
+                }
+            })();
+            match linked {
+                Ok(()) => placed.push(Staged {
+                    row,
+                    info,
+                    blob: None,
+                }),
+                Err(e) => {
+                    let _ = index::delete_row(&self.conn, &row.id);
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        rustix::fs::syncfs(self.dirs.tmp.fd()).map_err(flush("flushing blob names to disk"))?;
+        match failed {
+            // The others are in place and pending: the caller commits them
+            // before reporting the error.
+            Some(e) if placed.is_empty() => Err(e),
+            Some(e) => {
+                warn!(code = e.code(), "a blob could not be put in place");
+                Ok(placed)
+            }
+            None => Ok(placed),
+        }
+    }
+
+    /// Links a batch ([`Vault::link_staged`]) and makes it live in one
+    /// transaction; only then is each document reported (`on_added`): a
+    /// document reported survives a crash.
     pub(super) fn commit_staged(
         &self,
         batch: Vec<Staged>,
         done: &mut Vec<DocumentInfo>,
         on_added: &mut dyn FnMut(&DocumentInfo),
     ) -> Result<()> {
+        let batch = self.link_staged(batch)?;
         if batch.is_empty() {
             return Ok(());
-        }
-        let shards: BTreeMap<&Path, &Dir> =
-            batch.iter().map(|s| (s.shard.path(), &s.shard)).collect();
-        for s in shards.values() {
-            s.sync().map_err(Error::io("flushing a blob folder"))?;
         }
         self.write(|tx, st, v| {
             for s in &batch {
