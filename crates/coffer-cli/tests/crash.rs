@@ -47,6 +47,9 @@ fn sigkill_during_a_batched_add_of_small_files_loses_nothing_reported() {
     kill_adds(files, 6, 41);
 }
 
+/// Adds `files` in one `add`, kills it at random moments `runs` times, and
+/// checks every reported document is intact and nothing is half-live.
+#[allow(clippy::unwrap_used)]
 fn kill_adds(files: Vec<(String, Vec<u8>)>, default_runs: usize, spot_every: usize) {
     let e = Env::new();
     let seed = std::env::var("COFFER_CRASH_SEED")
