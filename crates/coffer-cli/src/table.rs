@@ -172,6 +172,26 @@ mod tests {
     }
 
     #[test]
+    fn names_and_tags_are_escaped_in_the_table() {
+        let d = DocumentInfo {
+            id: coffer_core::DocumentId([0xab; 16]),
+            name: "invoice\u{202e}fdp.exe\nline".into(),
+            size: 2048,
+            media_type: "text/plain".into(),
+            tags: vec!["a\tb".into(), "c".into()],
+            added_ms: 0,
+        };
+        let t = listing([&d]);
+        assert_eq!(t.lines().count(), 2, "{t}");
+        assert!(!t.contains('\u{202e}') && !t.contains('\t'), "{t}");
+        assert!(
+            t.contains("abababababab  invoice\\u{202e}fdp.exe\\u{a}line  2.0 KiB"),
+            "{t}"
+        );
+        assert!(t.ends_with("a\\u{9}b, c\n"), "{t}");
+    }
+
+    #[test]
     fn columns_align_by_characters_and_lines_end_clean() {
         let t = render(
             &[("A", Align::Left), ("N", Align::Right), ("Z", Align::Left)],

@@ -188,7 +188,7 @@ fn ls_on_a_terminal_is_a_table_in_local_time() {
 }
 
 #[test]
-fn names_cannot_break_the_table() {
+fn accented_names_keep_the_columns_aligned() {
     let e = Env::new();
     let f = e.path("plain.txt");
     std::fs::write(&f, b"x").unwrap();
