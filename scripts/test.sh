@@ -3,8 +3,9 @@
 # check: format, lints, all Rust tests (core, CLI, tamper, crash, hostile names,
 # logs, vectors, and the desktop app's commands and ACL through tauri::test),
 # the isolation hook under Node, the real app end to end under Xvfb through
-# tauri-driver and WebKitWebDriver, the .deb package installed and started,
-# and a short fuzzing run of each target.
+# tauri-driver and WebKitWebDriver, the .deb package installed and started
+# (and a coffer installed before the run still installed after it), and a
+# short fuzzing run of each target.
 #
 #   COFFER_FUZZ_SECONDS   seconds per fuzz target (default 20; 0 skips fuzzing)
 #   COFFER_SKIP_PACKAGE   1 skips building and installing the .deb
@@ -17,8 +18,10 @@ step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
 step "dependencies"
 # Debian packages: a C toolchain for SQLite and ring, WebKitGTK's development
 # files for Tauri, Xvfb for a display, WebKitWebDriver for the end-to-end tests,
-# strace to kill `coffer` at chosen system calls (tests/kill_points.rs).
-apt_pkgs=(gcc libc6-dev make pkg-config libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver strace)
+# strace to kill `coffer` at chosen system calls (tests/kill_points.rs),
+# tmux and `script` (bsdutils) to run `coffer` at a terminal
+# (tests/shell.rs, tests/human.rs).
+apt_pkgs=(gcc libc6-dev make pkg-config libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver strace tmux bsdutils)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -70,6 +73,8 @@ if [ "${COFFER_SKIP_PACKAGE:-0}" != 1 ]; then
   step "package: build the .deb, install it, start it"
   ./scripts/package.sh
   ./scripts/check-package.sh
+  step "package: checking it leaves an installed coffer alone"
+  ./scripts/test-package-check.sh
 fi
 
 FUZZ_SECONDS=${COFFER_FUZZ_SECONDS:-20}

@@ -1,6 +1,6 @@
 //! The command line, as scripts and tests depend on it.
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// Coffer: an encrypted vault for sensitive documents.
@@ -8,8 +8,13 @@ use std::path::PathBuf;
 /// The passphrase is read from --passphrase-file (its first line), else asked
 /// on the terminal without echo, else read from the first line of standard
 /// input. Never from an argument or an environment variable.
+///
+/// On a terminal, `coffer ls` and `coffer log` print a table for people
+/// (header, sizes in KiB/MiB/GiB, local time); through a pipe they print
+/// tab-separated lines for scripts. `coffer shell` runs several commands in
+/// one unlock.
 #[derive(Debug, Parser)]
-#[command(name = "coffer", version, about, long_about = None)]
+#[command(name = "coffer", version)]
 pub struct Cli {
     /// Vault folder [default: $COFFER_VAULT, else $XDG_DATA_HOME/coffer/vault]
     #[arg(long, global = true, value_name = "DIR")]
@@ -44,13 +49,21 @@ pub enum Command {
         #[arg(long = "tag", value_name = "TAG")]
         tags: Vec<String>,
     },
-    /// List documents, or those matching QUERY (name or tag; `tag:T` for a tag)
+    /// List documents, or those matching QUERY (name or tag; `tag:T` for a tag):
+    /// a table on a terminal, tab-separated lines (id, name, bytes, UTC time
+    /// added, tags) through a pipe
     Ls {
         /// Search text
         query: Option<String>,
         /// Print a JSON array
         #[arg(long)]
         json: bool,
+        /// Order by
+        #[arg(long, value_enum, default_value_t = SortBy::Name)]
+        sort: SortBy,
+        /// Reverse the order
+        #[arg(long)]
+        reverse: bool,
     },
     /// Write a document's plaintext to PATH (atomically)
     Get {
@@ -137,7 +150,8 @@ pub enum Command {
         #[arg(long)]
         accept_older: bool,
     },
-    /// Show the audit log
+    /// Show the audit log: a table in local time on a terminal,
+    /// tab-separated lines (number, UTC time, event, detail) through a pipe
     Log {
         /// Check the chain; exit non-zero if it is broken
         #[arg(long)]
@@ -145,6 +159,20 @@ pub enum Command {
         /// Print JSON
         #[arg(long)]
         json: bool,
+    },
+    /// Unlock once, then run commands read line by line (add, ls, get,
+    /// export, rename, tag, rm, verify, log; help; lock, exit or quit to end)
+    ///
+    /// Each command prints what it prints on its own; a failed one prints its
+    /// error and the shell goes on. The vault locks at the end of input, on
+    /// `lock`/`exit`/`quit`, and after MINUTES without input. Exit status: 0
+    /// if every command succeeded, 1 if any failed, 2 if it locked itself
+    /// after the idle delay. When the passphrase comes from standard input,
+    /// the commands follow on the next lines.
+    Shell {
+        /// Lock and exit after this many minutes without input (fractions allowed)
+        #[arg(long, value_name = "MINUTES", default_value_t = 10.0, value_parser = minutes)]
+        auto_lock: f64,
     },
     /// Print the desktop app's IPC policy: every call its UI may make (no vault needed)
     Policy {
@@ -155,4 +183,23 @@ pub enum Command {
         #[arg(long)]
         js: bool,
     },
+}
+
+/// The order of `coffer ls`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortBy {
+    /// By name, ignoring case
+    Name,
+    /// By size, smallest first
+    Size,
+    /// By the time added, oldest first
+    Date,
+}
+
+/// A positive, finite number of minutes (at most a week).
+fn minutes(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(m) if m.is_finite() && m > 0.0 && m <= 7.0 * 24.0 * 60.0 => Ok(m),
+        _ => Err("expected a number of minutes above 0 (at most 10080)".into()),
+    }
 }

@@ -5,9 +5,12 @@
 
 mod cli;
 mod secrets;
+mod shell;
+mod table;
+mod words;
 
 use clap::Parser;
-use cli::{Cli, Command};
+use cli::{Cli, Command, SortBy};
 use coffer_core::header::Unlocker;
 use coffer_core::kdf::KdfParams;
 use coffer_core::{AddEvent, AddOptions, Error, Vault};
@@ -27,6 +30,19 @@ enum CliError {
     /// A check (verify, log --verify, repair) found problems; already reported.
     #[error("{0}")]
     Failed(String),
+    /// `coffer shell` locked itself after its idle delay.
+    #[error("{0}")]
+    Idle(String),
+}
+
+impl CliError {
+    /// 2 for a shell that locked itself when idle, 1 for anything else.
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            CliError::Idle(_) => ExitCode::from(2),
+            _ => ExitCode::FAILURE,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -36,7 +52,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "coffer: error: {e}");
-            ExitCode::FAILURE
+            e.exit_code()
         }
     }
 }
@@ -114,134 +130,6 @@ fn run(cli: Cli) -> Result<(), CliError> {
             );
             let _ = writeln!(out, "Recovery key (shown once: write it down and keep it offline; it can reset the passphrase):");
             let _ = writeln!(out, "{}", rk.to_text().as_str());
-        }
-        Command::Add { files, name, tags } => {
-            let vault = unlock(&dir, &mut secrets)?;
-            let pb = bar(|| {
-                files
-                    .iter()
-                    .filter_map(|f| std::fs::metadata(f).ok())
-                    .map(|m| m.len())
-                    .sum()
-            });
-            let opts = AddOptions { name, tags };
-            let mut out = std::io::stdout().lock();
-            let res = vault.add_files(&files, &opts, &mut |n| pb.inc(n), &mut |ev| {
-                match ev {
-                    AddEvent::Added(d) => {
-                        let _ = writeln!(out, "{}\t{}", d.id, d.name);
-                    }
-                    AddEvent::Refused { path, error } => {
-                        let shown = path.to_string_lossy();
-                        let _ = writeln!(
-                            out,
-                            "REFUSED\t{}\t{}: {}",
-                            coffer_core::names::escaped(&shown),
-                            error.code,
-                            error.message
-                        );
-                    }
-                }
-                let _ = out.flush();
-            });
-            pb.finish_and_clear();
-            let report = res?;
-            vault.lock()?;
-            if !report.refused.is_empty() {
-                return Err(CliError::Failed(format!(
-                    "{} file(s) were refused (listed above); the others were added",
-                    report.refused.len()
-                )));
-            }
-        }
-        Command::Ls { query, json } => {
-            let vault = unlock(&dir, &mut secrets)?;
-            let catalog = vault.catalog()?;
-            let docs: Vec<&coffer_core::DocumentInfo> = match query.as_deref() {
-                None => catalog.all().iter().collect(),
-                Some(q) => catalog.search(q),
-            };
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            if json {
-                print_json(&mut out, &docs);
-            } else {
-                let mut text = String::with_capacity(docs.len() * 80);
-                coffer_core::catalog::write_listing(docs.iter().copied(), &mut text);
-                let _ = out.write_all(text.as_bytes());
-            }
-            out.flush()
-                .map_err(|e| CliError::Usage(format!("cannot write the listing: {e}")))?;
-            drop(out);
-            vault.lock()?;
-        }
-        Command::Get { id, out, force } => {
-            let vault = unlock(&dir, &mut secrets)?;
-            let id = vault.resolve(&id)?;
-            let pb = bar(|| vault.info(&id).map_or(0, |d| d.size));
-            let res = vault.export_to(&id, &out, force, &mut |n| pb.inc(n));
-            pb.finish_and_clear();
-            res?;
-            vault.lock()?;
-        }
-        Command::Export {
-            all: _,
-            dir: target,
-        } => {
-            let vault = unlock(&dir, &mut secrets)?;
-            let pb = bar(|| plaintext_total(&vault));
-            let res = vault.export_all(&target, &mut |n| pb.inc(n));
-            pb.finish_and_clear();
-            let report = res?;
-            let mut out = std::io::stdout().lock();
-            for e in &report.exported {
-                let _ = write!(out, "{}\t{}", e.info.id, e.path.display());
-                if !e.changes.is_empty() {
-                    // The mapping: stored name (escaped), then why it changed.
-                    let why: Vec<String> = e.changes.iter().map(|c| c.to_string()).collect();
-                    let codes: Vec<&str> = e.changes.iter().map(|c| c.code()).collect();
-                    let _ = write!(
-                        out,
-                        "\tRENAMED\t{}\t{}: {}",
-                        coffer_core::names::escaped(&e.info.name),
-                        codes.join(","),
-                        why.join("; ")
-                    );
-                }
-                let _ = writeln!(out);
-            }
-            for (id, e) in &report.failed {
-                let _ = writeln!(out, "FAILED\t{id}\t{}: {}", e.code, e.message);
-            }
-            vault.lock()?;
-            if !report.failed.is_empty() {
-                return Err(CliError::Failed(format!(
-                    "{} document(s) failed their checks and were not exported (listed above); the others were",
-                    report.failed.len()
-                )));
-            }
-        }
-        Command::Rename { id, name } => {
-            let vault = unlock(&dir, &mut secrets)?;
-            let id = vault.resolve(&id)?;
-            let d = vault.edit(&id, Some(&name), None)?;
-            let _ = writeln!(std::io::stdout(), "{}\t{}", d.id, d.name);
-            vault.lock()?;
-        }
-        Command::Tag { id, add, remove } => {
-            let vault = unlock(&dir, &mut secrets)?;
-            let id = vault.resolve(&id)?;
-            let mut tags = vault.info(&id)?.tags;
-            tags.retain(|t| !remove.iter().any(|r| r.eq_ignore_ascii_case(t)));
-            tags.extend(add);
-            let d = vault.edit(&id, None, Some(&tags))?;
-            let _ = writeln!(std::io::stdout(), "{}\t{}", d.id, d.tags.join(","));
-            vault.lock()?;
-        }
-        Command::Rm { id } => {
-            let vault = unlock(&dir, &mut secrets)?;
-            let id = vault.resolve(&id)?;
-            vault.remove(&id)?;
-            vault.lock()?;
         }
         Command::Passwd {
             new_passphrase_file,
@@ -362,8 +250,167 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 )));
             }
         }
-        Command::Verify { json, accept_older } => {
+        Command::Add { .. }
+        | Command::Ls { .. }
+        | Command::Get { .. }
+        | Command::Export { .. }
+        | Command::Rename { .. }
+        | Command::Tag { .. }
+        | Command::Rm { .. }
+        | Command::Verify { .. }
+        | Command::Log { .. } => {
             let mut vault = unlock(&dir, &mut secrets)?;
+            let res = run_unlocked(&mut vault, cli.command);
+            // A check that found problems has done its work: the vault
+            // locks as after a success. Any other error drops the vault
+            // (its keys are wiped) without writing to it.
+            if matches!(res, Ok(()) | Err(CliError::Failed(_))) {
+                vault.lock()?;
+            }
+            return res;
+        }
+        Command::Shell { auto_lock } => {
+            return shell::run(&dir, &mut secrets, cli.passphrase_file.is_some(), auto_lock);
+        }
+        // Answered above, before any vault is opened.
+        Command::Policy { .. } => {}
+    }
+    Ok(())
+}
+
+/// Runs one of the commands that work in an unlocked vault, as `coffer CMD`
+/// and as a line of `coffer shell`: the same output and the same errors.
+/// Never locks: the caller does.
+pub(crate) fn run_unlocked(vault: &mut Vault, command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Add { files, name, tags } => {
+            let pb = bar(|| {
+                files
+                    .iter()
+                    .filter_map(|f| std::fs::metadata(f).ok())
+                    .map(|m| m.len())
+                    .sum()
+            });
+            let opts = AddOptions { name, tags };
+            let mut out = std::io::stdout().lock();
+            let res = vault.add_files(&files, &opts, &mut |n| pb.inc(n), &mut |ev| {
+                match ev {
+                    AddEvent::Added(d) => {
+                        let _ = writeln!(out, "{}\t{}", d.id, d.name);
+                    }
+                    AddEvent::Refused { path, error } => {
+                        let shown = path.to_string_lossy();
+                        let _ = writeln!(
+                            out,
+                            "REFUSED\t{}\t{}: {}",
+                            coffer_core::names::escaped(&shown),
+                            error.code,
+                            error.message
+                        );
+                    }
+                }
+                let _ = out.flush();
+            });
+            pb.finish_and_clear();
+            let report = res?;
+            if !report.refused.is_empty() {
+                return Err(CliError::Failed(format!(
+                    "{} file(s) were refused (listed above); the others were added",
+                    report.refused.len()
+                )));
+            }
+        }
+        Command::Ls {
+            query,
+            json,
+            sort,
+            reverse,
+        } => {
+            let catalog = vault.catalog()?;
+            let sort = match sort {
+                SortBy::Name => coffer_core::catalog::Sort::Name,
+                SortBy::Size => coffer_core::catalog::Sort::Size,
+                SortBy::Date => coffer_core::catalog::Sort::Date,
+            };
+            // The same matching rules as `Catalog::search`; by name and not
+            // reversed, the catalog's own order.
+            let docs = catalog
+                .page(query.as_deref().unwrap_or(""), sort, reverse, 0, usize::MAX)
+                .docs;
+            let to_terminal = std::io::stdout().is_terminal();
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            if json {
+                print_json(&mut out, &docs);
+            } else if to_terminal {
+                let _ = out.write_all(table::listing(docs.iter().copied()).as_bytes());
+            } else {
+                let mut text = String::with_capacity(docs.len() * 80);
+                coffer_core::catalog::write_listing(docs.iter().copied(), &mut text);
+                let _ = out.write_all(text.as_bytes());
+            }
+            out.flush()
+                .map_err(|e| CliError::Usage(format!("cannot write the listing: {e}")))?;
+        }
+        Command::Get { id, out, force } => {
+            let id = vault.resolve(&id)?;
+            let pb = bar(|| vault.info(&id).map_or(0, |d| d.size));
+            let res = vault.export_to(&id, &out, force, &mut |n| pb.inc(n));
+            pb.finish_and_clear();
+            res?;
+        }
+        Command::Export {
+            all: _,
+            dir: target,
+        } => {
+            let pb = bar(|| plaintext_total(vault));
+            let res = vault.export_all(&target, &mut |n| pb.inc(n));
+            pb.finish_and_clear();
+            let report = res?;
+            let mut out = std::io::stdout().lock();
+            for e in &report.exported {
+                let _ = write!(out, "{}\t{}", e.info.id, e.path.display());
+                if !e.changes.is_empty() {
+                    // The mapping: stored name (escaped), then why it changed.
+                    let why: Vec<String> = e.changes.iter().map(|c| c.to_string()).collect();
+                    let codes: Vec<&str> = e.changes.iter().map(|c| c.code()).collect();
+                    let _ = write!(
+                        out,
+                        "\tRENAMED\t{}\t{}: {}",
+                        coffer_core::names::escaped(&e.info.name),
+                        codes.join(","),
+                        why.join("; ")
+                    );
+                }
+                let _ = writeln!(out);
+            }
+            for (id, e) in &report.failed {
+                let _ = writeln!(out, "FAILED\t{id}\t{}: {}", e.code, e.message);
+            }
+            if !report.failed.is_empty() {
+                return Err(CliError::Failed(format!(
+                    "{} document(s) failed their checks and were not exported (listed above); the others were",
+                    report.failed.len()
+                )));
+            }
+        }
+        Command::Rename { id, name } => {
+            let id = vault.resolve(&id)?;
+            let d = vault.edit(&id, Some(&name), None)?;
+            let _ = writeln!(std::io::stdout(), "{}\t{}", d.id, d.name);
+        }
+        Command::Tag { id, add, remove } => {
+            let id = vault.resolve(&id)?;
+            let mut tags = vault.info(&id)?.tags;
+            tags.retain(|t| !remove.iter().any(|r| r.eq_ignore_ascii_case(t)));
+            tags.extend(add);
+            let d = vault.edit(&id, None, Some(&tags))?;
+            let _ = writeln!(std::io::stdout(), "{}\t{}", d.id, d.tags.join(","));
+        }
+        Command::Rm { id } => {
+            let id = vault.resolve(&id)?;
+            vault.remove(&id)?;
+        }
+        Command::Verify { json, accept_older } => {
             if accept_older {
                 if let Some(o) = vault.older() {
                     vault.accept_older()?;
@@ -373,7 +420,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     );
                 }
             }
-            let pb = bar(|| plaintext_total(&vault));
+            let pb = bar(|| plaintext_total(vault));
             let report = vault.verify(&mut |n| pb.inc(n))?;
             pb.finish_and_clear();
             let mut out = std::io::stdout().lock();
@@ -398,7 +445,6 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     );
                 }
             }
-            vault.lock()?;
             if !report.ok {
                 return Err(CliError::Failed(format!(
                     "verify found {} problem(s)",
@@ -406,25 +452,26 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 )));
             }
         }
-        // Answered above, before any vault is opened.
-        Command::Policy { .. } => {}
         Command::Log { verify, json } => {
-            let vault = unlock(&dir, &mut secrets)?;
             let (entries, status) = vault.audit_log()?;
             let mut out = std::io::stdout().lock();
             if json {
                 let v = serde_json::json!({ "entries": entries, "chain": status });
                 print_json(&mut out, &v);
             } else {
-                for e in &entries {
-                    let _ = writeln!(
-                        out,
-                        "{}\t{}\t{}\t{}",
-                        e.seq,
-                        coffer_core::time::rfc3339(e.at_ms),
-                        e.event,
-                        e.detail
-                    );
+                if std::io::stdout().is_terminal() {
+                    let _ = out.write_all(table::audit_log(&entries).as_bytes());
+                } else {
+                    for e in &entries {
+                        let _ = writeln!(
+                            out,
+                            "{}\t{}\t{}\t{}",
+                            e.seq,
+                            coffer_core::time::rfc3339(e.at_ms),
+                            e.event,
+                            e.detail
+                        );
+                    }
                 }
                 if verify {
                     match &status.problem {
@@ -437,10 +484,14 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     }
                 }
             }
-            vault.lock()?;
             if verify && !status.ok {
                 return Err(CliError::Failed("the audit log's chain is broken".into()));
             }
+        }
+        _ => {
+            return Err(CliError::Usage(
+                "this command does not run in an unlocked session".into(),
+            ));
         }
     }
     Ok(())
@@ -467,7 +518,12 @@ fn plaintext_total(vault: &Vault) -> u64 {
 /// computer last saw (reads work; writes are refused).
 fn unlock(dir: &Path, secrets: &mut Secrets) -> Result<Vault, CliError> {
     let pass = secrets.passphrase("Passphrase")?;
-    let vault = Vault::unlock(dir, &pass)?;
+    unlock_with(dir, &pass)
+}
+
+/// [`unlock`] with a passphrase already read.
+fn unlock_with(dir: &Path, pass: &coffer_core::secret::Passphrase) -> Result<Vault, CliError> {
+    let vault = Vault::unlock(dir, pass)?;
     if vault.rekey_pending() {
         let _ = writeln!(
             std::io::stderr(),
