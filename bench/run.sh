@@ -6,6 +6,8 @@
 #   COFFER_BENCH_DOCS  documents in the listing benchmark    (default 100000)
 #   COFFER_BENCH_RUNS  runs per measurement (median is used) (default 5)
 #   COFFER_BENCH_DIR   scratch folder, on the disk to measure (default: a new one in /var/tmp)
+#   COFFER_BENCH_SMALL small files in the group-commit benchmark (default 10000)
+#   COFFER_BENCH_ONLY  run one part: large, small or docs (default: all)
 #
 # Fixed costs (process start, Argon2id, the unlock and lock audit entries) are
 # removed by subtracting the same command on an empty file or vault.
@@ -14,12 +16,15 @@ cd "$(dirname "$0")/.."
 MIB=${COFFER_BENCH_MIB:-1024}
 DOCS=${COFFER_BENCH_DOCS:-100000}
 RUNS=${COFFER_BENCH_RUNS:-5}
+SMALL=${COFFER_BENCH_SMALL:-10000}
+ONLY=${COFFER_BENCH_ONLY:-all}
+want() { [ "$ONLY" = all ] || [ "$ONLY" = "$1" ]; }
 WORK=${COFFER_BENCH_DIR:-$(mktemp -d /var/tmp/coffer-bench.XXXXXX)}
 mkdir -p "$WORK"
 trap 'rm -rf "$WORK"' EXIT
 
-if ! command -v age >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends age >/dev/null
+if ! command -v age >/dev/null || [ ! -x /usr/bin/time ]; then
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends age time >/dev/null
 fi
 cargo build --release -q -p coffer-cli
 B=$PWD/target/release/coffer
@@ -36,9 +41,43 @@ ms() { awk -v n="$1" 'BEGIN {printf "%.1f", n/1e6}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, disk: $(df -h . | awk 'NR==2 {print $1}')"
+: > empty.bin
+if want small; then
+echo "== $SMALL files of 4 KiB: coffer add (group commit) vs cp -r + sync (best of $RUNS, alternating)"
+mkdir small
+python3 - "$SMALL" <<'PY'
+import os, sys
+for i in range(int(sys.argv[1])):
+    with open(f"small/scan-{i:06d}.pdf", "wb") as f:
+        f.write(os.urandom(4096))
+PY
+sync
+declare -A S
+for run in $(seq "$RUNS"); do
+  rm -rf cpdst; sync
+  S[cp]+="$(t sh -c 'cp -r small cpdst && sync') "
+  rm -rf cpdst sv; C sv init "${KDF[@]}" >/dev/null; sync
+  S[add0]+="$(t C sv add empty.bin) "
+  rm -rf sv; C sv init "${KDF[@]}" >/dev/null; sync
+  S[add]+="$(t sh -c "cd small && find . -name '*.pdf' -print0 | xargs -0 -n 20000 '$B' --vault ../sv --passphrase-file ../pass add >/dev/null") "
+done
+best() { tr ' ' '\n' | grep . | sort -n | head -1; }
+cp_best=$(echo "${S[cp]}" | best); add_best=$(echo "${S[add]}" | best); add0_best=$(echo "${S[add0]}" | best)
+small_net=$(( add_best - add0_best ))
+echo "cp -r + sync             $(ms "$cp_best")"
+echo "coffer add (net)         $(ms $small_net)   [add $(ms "$add_best") - add of an empty file $(ms "$add0_best")]"
+echo "documents/s              $(awk -v n="$SMALL" -v t="$small_net" 'BEGIN {printf "%.0f", n/(t/1e9)}')"
+echo "RATIO add/cp+sync        $(ratio $small_net "$cp_best")   (target <= 3)"
+rm -rf sv; C sv init "${KDF[@]}" >/dev/null
+r_one=$( /usr/bin/time -f %M "$B" --vault sv --passphrase-file pass add small/scan-000000.pdf 2>&1 >/dev/null | tail -1)
+rm -rf sv; C sv init "${KDF[@]}" >/dev/null
+r_all=$( cd small && find . -name '*.pdf' -print0 | xargs -0 -n 20000 /usr/bin/time -f %M "$B" --vault ../sv --passphrase-file ../pass add 2>&1 >/dev/null | tail -1)
+echo "peak RSS: one file $r_one KiB, $SMALL files $r_all KiB, growth $(( r_all - r_one )) KiB   (target <= 16384)"
+rm -rf sv small
+fi
+want large || want docs || exit 0
 echo "== preparing a ${MIB} MiB random file"
 head -c "$((MIB << 20))" /dev/urandom > big.bin
-: > empty.bin
 head -c 65536 /dev/urandom > small.bin
 age-keygen -o age.key 2>/dev/null
 AGE_PUB=$(age-keygen -y age.key)
