@@ -329,11 +329,12 @@ pub fn encrypt_with_header<R: Read, W: Write + Send>(
     write_behind(dst, |sink| {
         let mut done = false;
         while !done {
-            let mut out = sink.buffer();
+            let per_buffer = if first.is_some() { 1 } else { BATCH };
+            let mut out = sink.buffer(per_buffer);
             if let Some(h) = first.take() {
                 out.extend_from_slice(&h);
             }
-            for _ in 0..BATCH {
+            for _ in 0..per_buffer {
                 let start = out.len();
                 out.resize(start + CHUNK_SIZE, 0);
                 let n = read_full(&mut src, &mut out[start..])
@@ -390,9 +391,10 @@ pub fn decrypt<R: Read, W: Write + Send>(
     let mut dec = Decryptor::new(header.payload_key(&keys));
     let mut size = 0u64;
     write_behind(dst, |sink| {
+        let mut per_buffer = 1;
         while !dec.is_finished() {
-            let mut out = sink.buffer();
-            for _ in 0..BATCH {
+            let mut out = sink.buffer(per_buffer);
+            for _ in 0..per_buffer {
                 let start = out.len();
                 out.resize(start + ENCRYPTED_CHUNK_SIZE, 0);
                 let n =
@@ -413,6 +415,7 @@ pub fn decrypt<R: Read, W: Write + Send>(
                 }
             }
             sink.send(out)?;
+            per_buffer = BATCH;
         }
         Ok(())
     })?;
@@ -435,52 +438,108 @@ pub fn read_full<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Result<usiz
 
 type Buf = Zeroizing<Vec<u8>>;
 
-/// The producer's end of the writer thread.
-struct Sink {
-    tx: SyncSender<Buf>,
-    back: Receiver<Buf>,
+/// The writer thread, once started: its queue, recycled buffers, handle.
+type Pipe<'scope> = (
+    SyncSender<Buf>,
+    Receiver<Buf>,
+    std::thread::ScopedJoinHandle<'scope, io::Result<()>>,
+);
+
+/// The producer's end of the output. A blob that fits in one buffer (most
+/// documents: up to `BATCH` chunks) is written on the caller's thread; a
+/// writer thread is started only for a second buffer, so large files are
+/// written while the next chunks are sealed, and small ones pay no thread.
+struct Sink<'scope, 'env, W: Write + Send> {
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    /// The destination, until the writer thread takes it.
+    dst: Option<&'env mut W>,
+    /// The first buffer, held until it is known whether a second follows.
+    held: Option<Buf>,
+    pipe: Option<Pipe<'scope>>,
 }
 
-impl Sink {
-    /// A recycled (or new) empty buffer.
-    fn buffer(&mut self) -> Buf {
-        let mut b = self.back.try_recv().unwrap_or_else(|_| {
-            Zeroizing::new(Vec::with_capacity(BATCH * ENCRYPTED_CHUNK_SIZE + 4096))
+impl<'scope, 'env, W: Write + Send> Sink<'scope, 'env, W> {
+    /// A recycled (or new) empty buffer for `chunks` chunks. The first
+    /// buffer of a blob holds one chunk: most documents fit, and a buffer is
+    /// wiped whole when dropped, so its size is paid per document.
+    fn buffer(&mut self, chunks: usize) -> Buf {
+        let recycled = self
+            .pipe
+            .as_ref()
+            .and_then(|(_, back, _)| back.try_recv().ok());
+        let mut b = recycled.unwrap_or_else(|| {
+            Zeroizing::new(Vec::with_capacity(chunks * ENCRYPTED_CHUNK_SIZE + 4096))
         });
         b.clear();
         b
     }
 
     fn send(&mut self, b: Buf) -> Result<(), Error> {
-        self.tx.send(b).map_err(|_| Error::Io {
+        if self.pipe.is_none() {
+            let Some(first) = self.held.take() else {
+                self.held = Some(b);
+                return Ok(());
+            };
+            let dst = self
+                .dst
+                .take()
+                .expect("the destination until the pipe starts");
+            let (tx, rx) = sync_channel::<Buf>(DEPTH);
+            let (btx, brx) = sync_channel::<Buf>(DEPTH + 2);
+            let writer = self.scope.spawn(move || -> io::Result<()> {
+                for buf in rx {
+                    dst.write_all(&buf)?;
+                    let _ = btx.try_send(buf);
+                }
+                dst.flush()
+            });
+            self.pipe = Some((tx, brx, writer));
+            self.send(first)?;
+        }
+        let (tx, _, _) = self.pipe.as_ref().expect("started above");
+        tx.send(b).map_err(|_| Error::Io {
             op: "writing",
             source: io::Error::from(io::ErrorKind::BrokenPipe),
         })
     }
+
+    /// Writes what is held (unless the producer failed), or waits for the
+    /// writer thread to finish.
+    fn finish(mut self, produced: bool) -> io::Result<()> {
+        match self.pipe.take() {
+            Some((tx, _, writer)) => {
+                drop(tx);
+                writer.join().expect("the writer thread does not panic")
+            }
+            None => {
+                let dst = self.dst.take().expect("not taken without a pipe");
+                match self.held.take() {
+                    Some(b) if produced => dst.write_all(&b)?,
+                    _ => {}
+                }
+                dst.flush()
+            }
+        }
+    }
 }
 
-/// Runs `produce` on this thread while a scoped thread writes what it sends to
-/// `dst`. A write error stops the producer at its next send and is the error
-/// returned.
+/// Runs `produce` on this thread and writes what it sends to `dst`: on this
+/// thread for a single buffer, else from a scoped writer thread. A write
+/// error stops the producer at its next send and is the error returned.
 fn write_behind<W: Write + Send>(
     dst: &mut W,
-    produce: impl FnOnce(&mut Sink) -> Result<(), Error>,
+    produce: impl FnOnce(&mut Sink<'_, '_, W>) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    std::thread::scope(|s| {
-        let (tx, rx) = sync_channel::<Buf>(DEPTH);
-        let (btx, brx) = sync_channel::<Buf>(DEPTH + 2);
-        let writer = s.spawn(move || -> io::Result<()> {
-            for buf in rx {
-                dst.write_all(&buf)?;
-                let _ = btx.try_send(buf);
-            }
-            dst.flush()
-        });
-        let mut sink = Sink { tx, back: brx };
+    std::thread::scope(|scope| {
+        let mut sink = Sink {
+            scope,
+            dst: Some(dst),
+            held: None,
+            pipe: None,
+        };
         let produced = produce(&mut sink);
-        drop(sink);
-        let written = writer.join().expect("the writer thread does not panic");
-        written.map_err(Error::io("writing"))?;
+        sink.finish(produced.is_ok())
+            .map_err(Error::io("writing"))?;
         produced
     })
 }
