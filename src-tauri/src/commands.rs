@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use coffer_core::ipc_policy::{policy, CommandRule, Refusal};
-use coffer_core::vault::{AddOptions, AddReport, DocumentInfo, Vault};
+use coffer_core::vault::{AddEvent, AddItem, DocumentInfo, Vault};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
@@ -284,6 +284,9 @@ pub struct Imported {
     /// Files inside dropped folders that were not imported: past the file
     /// limit, or in folders past the depth limit (counted as folders).
     pub left_out: LeftOut,
+    /// The user stopped the import: the files not read yet were not
+    /// imported (every document in `added` is in the vault).
+    pub cancelled: bool,
 }
 
 /// What a folder walk left out, so the user is told rather than guessing.
@@ -334,55 +337,67 @@ fn import_paths<R: Runtime>(
         }
     }
     let total = files.iter().map(|f| f.len).sum();
-    let mut rep = Reporter::new(progress, total, files.len());
-    let mut added = Vec::new();
-    s.with_open(|open| {
-        for src in &files {
+    let rep = std::cell::RefCell::new(Reporter::new(progress, total, files.len()));
+    let failed = std::cell::RefCell::new(failed);
+    // The name of the file being read, for a refusal (the core sees only
+    // `/proc/self/fd/N`).
+    let current = std::cell::RefCell::new(String::new());
+    s.import_cancelled(true);
+    let report = s.with_open(|open| {
+        // Each file is opened (no link followed) only when its turn comes,
+        // and read from that descriptor; the core commits in groups.
+        let items = files.iter().filter_map(|src| {
             let item = src
                 .name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            match add_source(&open.vault, src, &mut rep) {
-                Ok(mut r) => {
-                    added.append(&mut r.added);
-                    // Refused for itself (its name, its type): reported, and
-                    // the other files go on.
-                    failed.extend(r.refused.into_iter().map(|(_, why)| Failure {
-                        item: item.clone(),
-                        code: why.code,
-                        message: why.message,
-                    }));
+            *current.borrow_mut() = item.clone();
+            match open_source(src) {
+                Ok(i) => Some(i),
+                Err(e) => {
+                    failed.borrow_mut().push(Failure {
+                        item,
+                        code: e.code(),
+                        message: e.message(),
+                    });
+                    rep.borrow_mut().file_done();
+                    None
                 }
-                // A full disk or a broken index stops the import; a bad file does not.
-                Err(AppError::Core(
-                    e @ (coffer_core::Error::DiskFull(_) | coffer_core::Error::IndexTampered(_)),
-                )) => {
-                    open.catalog = None;
-                    return Err(e.into());
-                }
-                Err(e) => failed.push(Failure {
-                    item,
-                    code: e.code(),
-                    message: e.message(),
-                }),
             }
-            rep.file_done();
-        }
+        });
+        let r = open.vault.add_items(
+            items,
+            &[],
+            &mut |n| rep.borrow_mut().bytes(n),
+            &mut |ev| match ev {
+                AddEvent::Added(_) => rep.borrow_mut().file_done(),
+                AddEvent::Refused { error, .. } => {
+                    failed.borrow_mut().push(Failure {
+                        item: current.borrow().clone(),
+                        code: error.code,
+                        message: error.message.clone(),
+                    });
+                    rep.borrow_mut().file_done();
+                }
+            },
+            &|| s.import_cancelled(false),
+        );
         open.catalog = None;
-        Ok(())
+        Ok(r?)
     })?;
     Ok(Imported {
-        added,
-        failed,
+        added: report.added,
+        failed: failed.into_inner(),
         left_out,
+        cancelled: report.stopped,
     })
 }
 
-/// Adds one source, read from the file [`grants::Source::open`] opened (no
-/// link followed, `fstat`ed): the core reopens that very file through
-/// `/proc/self/fd`, and checks it is the same one, so whatever the path
+/// Opens one source for the core: the file [`grants::Source::open`] opened
+/// (no link followed, `fstat`ed), which the core reopens through
+/// `/proc/self/fd` and checks to be that same file, so whatever the path
 /// names by now does not matter.
-fn add_source(vault: &Vault, src: &grants::Source, rep: &mut Reporter<'_>) -> AppResult<AddReport> {
+fn open_source(src: &grants::Source) -> AppResult<AddItem> {
     use std::os::fd::AsRawFd;
     let name = src
         .name()
@@ -391,14 +406,21 @@ fn add_source(vault: &Vault, src: &grants::Source, rep: &mut Reporter<'_>) -> Ap
             coffer_core::names::NameError::NotUtf8,
         ))?;
     let fd = src.open()?;
-    let pinned = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
-    let opts = AddOptions {
+    Ok(AddItem {
+        path: PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd())),
         name: Some(name.to_owned()),
-        ..AddOptions::default()
-    };
-    let report = vault.add_files(&[pinned], &opts, &mut |n| rep.bytes(n), &mut |_| {})?;
-    drop(fd);
-    Ok(report)
+        hold: Some(fd),
+    })
+}
+
+/// Stops the running import between two files (see [`Imported::cancelled`]).
+#[tauri::command]
+pub async fn cancel_import<R: Runtime>(
+    _c: Checked<R>,
+    state: State<'_, Shared<R>>,
+) -> AppResult<()> {
+    state.cancel_import();
+    Ok(())
 }
 
 #[tauri::command]

@@ -155,6 +155,7 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>, config: Config<R>) ->
             commands::lock,
             commands::list_documents,
             commands::import_files,
+            commands::cancel_import,
             commands::import_dropped,
             commands::export_document,
             commands::export_all,

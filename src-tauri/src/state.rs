@@ -116,6 +116,8 @@ pub struct Inner<R: Runtime> {
     refusal_counts: Mutex<BTreeMap<(&'static str, String), u64>>,
     /// Held while a native dialog is open: one at a time.
     dialog: Mutex<()>,
+    /// Set by `cancel_import`; the running import stops between files.
+    cancel: std::sync::atomic::AtomicBool,
     /// Wrong passphrases in a row, and when the next check may run; held
     /// for the whole check, so checks run one at a time.
     checks: Mutex<(u32, Instant)>,
@@ -142,6 +144,7 @@ impl<R: Runtime> Inner<R> {
             refused: Mutex::new((0, VecDeque::new())),
             refusal_counts: Mutex::new(BTreeMap::new()),
             dialog: Mutex::new(()),
+            cancel: std::sync::atomic::AtomicBool::new(false),
             checks: Mutex::new((0, Instant::now())),
             events: Mutex::new(None),
             calls: Mutex::new(Default::default()),
@@ -171,6 +174,20 @@ impl<R: Runtime> Inner<R> {
         let out = f();
         self.touch();
         Ok(out)
+    }
+
+    /// Asks the running import to stop between two files.
+    pub fn cancel_import(&self) {
+        self.cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether the running import was asked to stop; `reset` clears the
+    /// request at the start of an import.
+    pub fn import_cancelled(&self, reset: bool) -> bool {
+        match reset {
+            true => self.cancel.swap(false, std::sync::atomic::Ordering::SeqCst),
+            false => self.cancel.load(std::sync::atomic::Ordering::SeqCst),
+        }
     }
 
     /// Runs a passphrase check `f`, one at a time, after the delay that

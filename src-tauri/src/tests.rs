@@ -1412,3 +1412,28 @@ fn a_mixed_import_keeps_every_acceptable_name_and_reports_the_rest() {
     }
     assert!(!out.join(".env").exists());
 }
+
+/// `cancel_import` asks the running import to stop between files (the core
+/// keeps what it read: `vault::tests::an_import_stopped_between_files_keeps_what_it_read_and_nothing_else`);
+/// a request left from before is cleared when the next import starts, and a
+/// folder import reports every file it read.
+#[test]
+fn an_import_can_be_stopped_and_a_folder_imports_in_groups() {
+    use tauri_plugin_fs::FsExt;
+    let h = harness();
+    h.created();
+    let s = h.shared();
+    h.ok("cancel_import", json!({}));
+    assert!(s.import_cancelled(false));
+    let folder = h.dir.path().join("many");
+    std::fs::create_dir(&folder).unwrap();
+    for i in 0..600 {
+        std::fs::write(folder.join(format!("scan-{i:03}.pdf")), format!("{i}")).unwrap();
+    }
+    h.app.fs_scope().allow_directory(&folder, true).unwrap();
+    s.set_dropped(vec![folder]);
+    let r = h.ok("import_dropped", json!({"progress": "__CHANNEL__:1"}));
+    assert_eq!(r["cancelled"], false, "an old request stopped a new import");
+    assert_eq!(r["added"].as_array().unwrap().len(), 600);
+    assert_eq!(h.ok("list_documents", LIST_ALL.clone())["total"], 600);
+}

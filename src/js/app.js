@@ -348,15 +348,22 @@ function showProgress(label, p) {
   $('progress-label').textContent = `${label} ${Math.min(p.files + 1, p.filesTotal)} of ${p.filesTotal} — ${size(p.bytes)} of ${size(p.total)} (${pct}%)`;
   $('progress-bar').style.width = `${pct}%`;
 }
-function hideProgress() { $('progress').hidden = true; $('progress-bar').style.width = '0'; }
+function hideProgress() { $('progress').hidden = true; $('progress-bar').style.width = '0'; $('progress-cancel').hidden = true; }
+$('progress-cancel').addEventListener('click', () => {
+  $('progress-cancel').disabled = true;
+  call('cancel_import').catch(fail);
+});
 
 let busy = false;
 async function importWith(cmd) {
   if (busy) { toast('Another import or export is running.'); return; }
   busy = true;
   const [progress, close] = channel((p) => showProgress('Encrypting file', p));
+  $('progress-cancel').hidden = false;
+  $('progress-cancel').disabled = false;
   try {
     const r = await call(cmd, { progress });
+    if (r.cancelled) toast(`Import stopped: ${r.added.length} document${r.added.length === 1 ? ' was' : 's were'} imported; the files not read yet were not.`);
     const n = r.added.length;
     if (n) toast(`Imported ${n} document${n === 1 ? '' : 's'}.`, 'ok');
     for (const f of r.failed) toast(`Not imported: ${f.item} — ${f.message}`, 'error');

@@ -117,6 +117,20 @@ pub struct AddReport {
     pub added: Vec<DocumentInfo>,
     /// Files refused, each with why.
     pub refused: Vec<(PathBuf, crate::error::Public)>,
+    /// The caller asked to stop before every file was read ([`Vault::add_items`]).
+    pub stopped: bool,
+}
+
+/// One file for [`Vault::add_items`]: where to read it, and the name to keep.
+#[derive(Debug)]
+pub struct AddItem {
+    /// The file (any path `open` accepts: `/proc/self/fd/N` for a file the
+    /// caller opened itself, checked to be that same file).
+    pub path: PathBuf,
+    /// The document's name; the file's own name when `None`.
+    pub name: Option<String>,
+    /// Kept open until the file is read (the descriptor `path` names).
+    pub hold: Option<std::os::fd::OwnedFd>,
 }
 
 /// A document as listed. In JSON it also carries `added`, the time in RFC 3339.

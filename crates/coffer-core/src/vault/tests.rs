@@ -940,3 +940,47 @@ fn a_repair_during_a_rotation_keeps_it() {
     let rep = v.verify(&mut |_| {}).unwrap();
     assert!(rep.ok, "{:?}", rep.problems);
 }
+
+#[test]
+fn an_import_stopped_between_files_keeps_what_it_read_and_nothing_else() {
+    let (t, v, _) = new_vault();
+    let src = t.path().join("src");
+    fs::create_dir(&src).unwrap();
+    let paths: Vec<PathBuf> = (0..400)
+        .map(|i| {
+            let p = src.join(format!("f{i:03}.txt"));
+            fs::write(&p, format!("file {i}")).unwrap();
+            p
+        })
+        .collect();
+    let asked = std::cell::Cell::new(0);
+    let mut reported = 0;
+    let items = paths.iter().map(|p| AddItem {
+        path: p.clone(),
+        name: None,
+        hold: None,
+    });
+    let r = v
+        .add_items(
+            items,
+            &[],
+            &mut |_| {},
+            &mut |e| {
+                if let AddEvent::Added(_) = e {
+                    reported += 1
+                }
+            },
+            &|| {
+                asked.set(asked.get() + 1);
+                asked.get() > 300
+            },
+        )
+        .unwrap();
+    assert!(r.stopped);
+    assert_eq!(r.added.len(), 300);
+    assert_eq!(reported, 300);
+    assert_eq!(v.list(None).unwrap().len(), 300);
+    assert_eq!(fs::read_dir(t.path().join("v/tmp")).unwrap().count(), 0);
+    let rep = v.verify(&mut |_| {}).unwrap();
+    assert!(rep.ok, "{:?}", rep.problems);
+}

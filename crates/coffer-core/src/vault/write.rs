@@ -316,24 +316,50 @@ impl Vault {
         if opts.name.is_some() && paths.len() != 1 {
             return Err(Error::Invalid("--name needs exactly one file".into()));
         }
-        let tags = meta::normalize_tags(&opts.tags);
-        DocumentFields::check_tags(&tags)?;
         if let Some(n) = &opts.name {
             names::validate(n)?;
         }
+        let items = paths.iter().map(|p| AddItem {
+            path: p.clone(),
+            name: opts.name.clone(),
+            hold: None,
+        });
+        self.add_items(items, &opts.tags, progress, on_event, &|| false)
+    }
+
+    /// [`Vault::add_files`] over items produced one at a time (a caller can
+    /// open each file itself and name it), stopping between files when
+    /// `stop` says so: what was read is committed and reported, and the
+    /// report says it stopped.
+    pub fn add_items(
+        &self,
+        items: impl IntoIterator<Item = AddItem>,
+        tags: &[String],
+        progress: &mut dyn FnMut(u64),
+        on_event: &mut dyn FnMut(AddEvent<'_>),
+        stop: &dyn Fn() -> bool,
+    ) -> Result<AddReport> {
+        let tags = meta::normalize_tags(tags);
+        DocumentFields::check_tags(&tags)?;
         let mut report = AddReport::default();
         let mut batch: Vec<Staged> = Vec::new();
         let mut batch_bytes = 0u64;
         let mut batch_started = std::time::Instant::now();
-        for p in paths {
-            let staged = match &opts.name {
-                Some(n) => Ok(n.clone()),
+        for item in items {
+            if stop() {
+                report.stopped = true;
+                break;
+            }
+            let p = &item.path;
+            let staged = match &item.name {
+                Some(n) => names::validate(n).map(|()| n.clone()).map_err(Into::into),
                 None => {
                     own_name(p).and_then(|n| names::validate(&n).map(|()| n).map_err(Into::into))
                 }
             }
             .map_err(StageError::File)
             .and_then(|name| self.stage_file(p, name, &tags, progress));
+            drop(item.hold);
             match staged {
                 Ok(s) => {
                     if batch.is_empty() {
