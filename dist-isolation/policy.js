@@ -19,6 +19,10 @@ var COFFER_POLICY = {
       },
       "hookOnly": false
     },
+    "cancel_import": {
+      "args": {},
+      "hookOnly": false
+    },
     "change_passphrase": {
       "args": {
         "current": {
