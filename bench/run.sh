@@ -53,14 +53,19 @@ for i in range(int(sys.argv[1])):
 PY
 sync
 declare -A S
+# Nothing is deleted between measurements: ext4 skips recently freed inodes
+# when it allocates, so a measurement right after an `rm -rf` of 10,000
+# files pays for it (either side). Every run writes into new folders; they
+# go at the end.
 for run in $(seq "$RUNS"); do
-  rm -rf cpdst; sync
-  S[cp]+="$(t sh -c 'cp -r small cpdst && sync') "
-  rm -rf cpdst sv; C sv init "${KDF[@]}" >/dev/null; sync
-  S[add0]+="$(t C sv add empty.bin) "
-  rm -rf sv; C sv init "${KDF[@]}" >/dev/null; sync
-  S[add]+="$(t sh -c "cd small && find . -name '*.pdf' -print0 | xargs -0 -n 20000 '$B' --vault ../sv --passphrase-file ../pass add >/dev/null") "
+  sync
+  S[cp]+="$(t sh -c "cp -r small cp$run && sync") "
+  C sv0_$run init "${KDF[@]}" >/dev/null; sync
+  S[add0]+="$(t C sv0_$run add empty.bin) "
+  C sv$run init "${KDF[@]}" >/dev/null; sync
+  S[add]+="$(t sh -c "cd small && find . -name '*.pdf' -print0 | xargs -0 -n 20000 '$B' --vault ../sv$run --passphrase-file ../pass add >/dev/null") "
 done
+rm -rf cp[0-9]* sv0_* sv[0-9]*
 best() { tr ' ' '\n' | grep . | sort -n | head -1; }
 cp_best=$(echo "${S[cp]}" | best); add_best=$(echo "${S[add]}" | best); add0_best=$(echo "${S[add0]}" | best)
 small_net=$(( add_best - add0_best ))
