@@ -80,7 +80,7 @@ r_all=$( cd small && find . -name '*.pdf' -print0 | xargs -0 -n 20000 /usr/bin/t
 echo "peak RSS: one file $r_one KiB, $SMALL files $r_all KiB, growth $(( r_all - r_one )) KiB   (target <= 16384)"
 rm -rf sv small
 fi
-want large || want docs || exit 0
+if want large; then
 echo "== preparing a ${MIB} MiB random file"
 head -c "$((MIB << 20))" /dev/urandom > big.bin
 head -c 65536 /dev/urandom > small.bin
@@ -129,6 +129,8 @@ echo "coffer add ${MIB} MiB file  $r_big"
 echo "RSS growth               $(( (r_big - r_small) )) KiB   (target <= 8192)"
 rm -rf v
 
+fi
+want docs || exit 0
 echo "== $DOCS documents"
 mkdir docs
 python3 - "$DOCS" <<'PY'
