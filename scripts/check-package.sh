@@ -51,8 +51,16 @@ check_files() { # PREFIX: where the package's /usr is (the throwaway root)
   grep -q 'complete -c coffer' "$p/usr/share/fish/vendor_completions.d/coffer.fish" || { echo "bad fish completion"; exit 1; }
 }
 
+# Any state in which a coffer package is on the machine (installed, held,
+# half-configured, waiting for triggers…) counts: only a machine without one
+# gets the apt install and removal.
+present() {
+  local st
+  st=$(dpkg-query -W -f='${db:Status-Status}' coffer 2>/dev/null || true)
+  [ -n "$st" ] && [ "$st" != not-installed ] && [ "$st" != config-files ]
+}
 installed=$(dpkg-query -W -f='${Status} ${Version}' coffer 2>/dev/null || true)
-if [[ "$installed" == "install ok installed "* ]]; then
+if present; then
   echo "coffer ${installed##* } is installed: checking the package in a throwaway root, leaving it alone"
   "$root/usr/bin/coffer" --version
   "$root/usr/bin/coffer" policy | head -3

@@ -34,22 +34,33 @@ Words split as in a shell: 'single' or \"double\" quotes, \\ escapes.
 /// passphrase).
 type Line = Zeroizing<String>;
 
+/// A line read, or a line that is not UTF-8 (a failed command: the shell
+/// goes on).
+type Read = Result<Line, NotText>;
+
+/// A line of input that is not UTF-8.
+struct NotText;
+
 /// Reads standard input on its own thread, so the shell can wait for a
 /// line with a time limit. Sends `None` at the end of input (or on a read
 /// error, reported first).
-fn spawn_reader() -> mpsc::Receiver<Option<Line>> {
+fn spawn_reader() -> mpsc::Receiver<Option<Read>> {
     // One line read ahead at most.
     let (tx, rx) = mpsc::sync_channel(1);
     std::thread::spawn(move || {
         let mut stdin = std::io::stdin().lock();
         loop {
-            let mut line = Zeroizing::new(String::new());
-            match stdin.read_line(&mut line) {
+            let mut bytes = Zeroizing::new(Vec::new());
+            match stdin.read_until(b'\n', &mut bytes) {
                 Ok(0) => {
                     let _ = tx.send(None);
                     return;
                 }
                 Ok(_) => {
+                    let line = match std::str::from_utf8(&bytes) {
+                        Ok(text) => Ok(Zeroizing::new(text.to_owned())),
+                        Err(_) => Err(NotText),
+                    };
                     if tx.send(Some(line)).is_err() {
                         return;
                     }
@@ -95,7 +106,10 @@ pub fn run(
         (vault, spawn_reader())
     } else {
         let rx = spawn_reader();
-        let first = rx.recv().ok().flatten().unwrap_or_default();
+        let first = match rx.recv().ok().flatten() {
+            Some(Ok(line)) => line,
+            _ => Zeroizing::new(String::new()),
+        };
         let pass = first.trim_end_matches(['\n', '\r']);
         if pass.is_empty() {
             return Err(CliError::Usage(
@@ -121,7 +135,15 @@ pub fn run(
             let _ = err.flush();
         }
         let line = match rx.recv_timeout(idle) {
-            Ok(Some(line)) => line,
+            Ok(Some(Ok(line))) => line,
+            Ok(Some(Err(NotText))) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "coffer: error: a line of input is not UTF-8 text; it was not run"
+                );
+                failed += 1;
+                continue;
+            }
             Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => break End::Asked,
             Err(mpsc::RecvTimeoutError::Timeout) => break End::Idle,
         };

@@ -336,9 +336,38 @@ fn at_a_terminal_it_asks_once_prompts_and_prints_tables() {
     t.keys(&["rename nothing x", "Enter"]);
     t.wait_for("coffer: error:");
     t.keys(&["lock", "Enter"]);
-    let s = t.wait_for("Pane is dead");
+    // The shell's last words (printed after the vault is locked); tmux's own
+    // "Pane is dead" line is not shown by every version.
+    let s = t.wait_for("the vault is locked");
     assert!(s.contains("1 command(s) failed"), "{s}");
     let ev = events(&e);
     assert_eq!(ev.iter().filter(|x| *x == "unlock").count(), 3, "{ev:?}"); // add, shell, this log
     assert_eq!(ev[ev.len() - 2], "lock", "{ev:?}");
+}
+
+/// A line that is not UTF-8 is a failed command, not the end of input: the
+/// lines after it run, and the exit status says something failed.
+#[test]
+fn a_line_that_is_not_text_fails_and_the_shell_goes_on() {
+    let e = Env::new();
+    let f = e.path("after.txt");
+    std::fs::write(&f, b"after").unwrap();
+    let mut a = vec!["shell"];
+    a.extend_from_slice(&[]);
+    let mut child = e
+        .cmd(&a)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = b"ls \xff\n".to_vec();
+    input.extend_from_slice(format!("add {}\n", f.display()).as_bytes());
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not UTF-8"), "{err}");
+    assert!(String::from_utf8_lossy(&o.stdout).ends_with("\tafter.txt\n"));
+    assert!(e.ok(&["ls"]).contains("\tafter.txt\t"));
 }
