@@ -170,7 +170,12 @@ impl<R: Runtime> Inner<R> {
     /// dialog is already open (a loop of calls never stacks prompts). The
     /// user's answer counts as activity.
     pub fn with_dialog<T>(&self, f: impl FnOnce() -> T) -> AppResult<T> {
-        let _slot = self.dialog.try_lock().map_err(|_| AppError::DialogOpen)?;
+        // A panic while a dialog was open leaves the slot poisoned, not held.
+        let _slot = match self.dialog.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Err(AppError::DialogOpen),
+        };
         let out = f();
         self.touch();
         Ok(out)

@@ -1437,3 +1437,16 @@ fn an_import_can_be_stopped_and_a_folder_imports_in_groups() {
     assert_eq!(r["added"].as_array().unwrap().len(), 600);
     assert_eq!(h.ok("list_documents", LIST_ALL.clone())["total"], 600);
 }
+
+/// A panic while a native dialog was open does not leave the one dialog
+/// slot taken for the rest of the session.
+#[test]
+fn a_panic_in_a_dialog_does_not_block_the_next_one() {
+    let h = harness();
+    let s = h.shared();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        s.with_dialog(|| panic!("the dialog failed"))
+    }));
+    assert!(r.is_err());
+    assert_eq!(s.with_dialog(|| 7).ok(), Some(7));
+}

@@ -3,6 +3,22 @@
 //! core's.
 #![forbid(unsafe_code)]
 
+/// The commands that run on an unlocked vault (one unlock each, or many in
+/// `coffer shell`): one pattern for both matches.
+macro_rules! unlocked_commands {
+    () => {
+        Command::Add { .. }
+            | Command::Ls { .. }
+            | Command::Get { .. }
+            | Command::Export { .. }
+            | Command::Rename { .. }
+            | Command::Tag { .. }
+            | Command::Rm { .. }
+            | Command::Verify { .. }
+            | Command::Log { .. }
+    };
+}
+
 mod cli;
 mod secrets;
 mod shell;
@@ -250,15 +266,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 )));
             }
         }
-        Command::Add { .. }
-        | Command::Ls { .. }
-        | Command::Get { .. }
-        | Command::Export { .. }
-        | Command::Rename { .. }
-        | Command::Tag { .. }
-        | Command::Rm { .. }
-        | Command::Verify { .. }
-        | Command::Log { .. } => {
+        unlocked_commands!() => {
             let mut vault = unlock(&dir, &mut secrets)?;
             let res = run_unlocked(&mut vault, cli.command);
             // A check that found problems has done its work: the vault

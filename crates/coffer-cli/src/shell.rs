@@ -224,15 +224,7 @@ fn run_line(vault: &mut coffer_core::Vault, line: &str) -> Step {
         return fail("--vault and --passphrase-file are given to `coffer shell` itself");
     }
     match cli.command {
-        Command::Add { .. }
-        | Command::Ls { .. }
-        | Command::Get { .. }
-        | Command::Export { .. }
-        | Command::Rename { .. }
-        | Command::Tag { .. }
-        | Command::Rm { .. }
-        | Command::Verify { .. }
-        | Command::Log { .. } => match run_unlocked(vault, cli.command) {
+        c @ unlocked_commands!() => match run_unlocked(vault, c) {
             Ok(()) => Step::Go(true),
             Err(e) => fail(&e.to_string()),
         },

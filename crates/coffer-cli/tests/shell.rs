@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Runs `coffer shell ARGS` with `input` on standard input.
-fn shell(e: &Env, args: &[&str], input: &str) -> std::process::Output {
+fn shell(e: &Env, args: &[&str], input: impl AsRef<[u8]>) -> std::process::Output {
     let mut a = vec!["shell"];
     a.extend_from_slice(args);
     let mut child = e
@@ -25,7 +25,7 @@ fn shell(e: &Env, args: &[&str], input: &str) -> std::process::Output {
         .stdin
         .take()
         .unwrap()
-        .write_all(input.as_bytes())
+        .write_all(input.as_ref())
         .unwrap();
     child.wait_with_output().unwrap()
 }
@@ -111,7 +111,7 @@ fn a_failed_command_is_reported_and_the_shell_goes_on() {
     let o = shell(
         &e,
         &[],
-        &format!("rename 000000 x\nbogus\nls --sort colour\ninit\nls --vault /tmp\nadd 'unclosed\nrename {id} 'new name.txt'\nhelp\nls --help\n"),
+        format!("rename 000000 x\nbogus\nls --sort colour\ninit\nls --vault /tmp\nadd 'unclosed\nrename {id} 'new name.txt'\nhelp\nls --help\n"),
     );
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8(o.stderr).unwrap();
@@ -352,19 +352,9 @@ fn a_line_that_is_not_text_fails_and_the_shell_goes_on() {
     let e = Env::new();
     let f = e.path("after.txt");
     std::fs::write(&f, b"after").unwrap();
-    let mut a = vec!["shell"];
-    a.extend_from_slice(&[]);
-    let mut child = e
-        .cmd(&a)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let mut input = b"ls \xff\n".to_vec();
     input.extend_from_slice(format!("add {}\n", f.display()).as_bytes());
-    child.stdin.take().unwrap().write_all(&input).unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = shell(&e, &[], input);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("not UTF-8"), "{err}");
