@@ -295,17 +295,25 @@ const DEPTH: usize = 3;
 /// Encrypts `src` into `dst` as a blob. Reading and encryption run on this
 /// thread while a second thread writes, so crypto overlaps with I/O; memory
 /// stays at a few buffers whatever the size.
+///
+/// `len_hint` is the length `src` is expected to have, when known: a
+/// document shorter than a chunk then gets a buffer of its own size (every
+/// buffer is wiped whole when dropped, so a 64 KiB buffer for a 4 KiB scan
+/// is paid per document). A source longer than its hint is still read in
+/// full.
 pub fn encrypt<R: Read, W: Write + Send>(
     master: &MasterKey,
     doc_id: [u8; 16],
     metadata: &Metadata,
     src: R,
+    len_hint: Option<u64>,
     dst: &mut W,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Sealed, Error> {
-    encrypt_with_header(
+    encrypt_sized(
         BlobHeader::new(master, doc_id, metadata),
         src,
+        len_hint,
         dst,
         progress,
     )
@@ -315,8 +323,18 @@ pub fn encrypt<R: Read, W: Write + Send>(
 /// (see [`BlobHeader::with_salt`]).
 #[doc(hidden)]
 pub fn encrypt_with_header<R: Read, W: Write + Send>(
+    header: (BlobHeader, BlobKeys),
+    src: R,
+    dst: &mut W,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Sealed, Error> {
+    encrypt_sized(header, src, None, dst, progress)
+}
+
+fn encrypt_sized<R: Read, W: Write + Send>(
     (header, keys): (BlobHeader, BlobKeys),
     src: R,
+    len_hint: Option<u64>,
     dst: &mut W,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Sealed, Error> {
@@ -324,21 +342,41 @@ pub fn encrypt_with_header<R: Read, W: Write + Send>(
     let mut src = BufReader::with_capacity(CHUNK_SIZE, src);
     let header_len = header.as_bytes().len() as u64;
     let mut first = Some(header.as_bytes().to_vec());
+    // The first chunk's room: one byte more than the hint, so that a source
+    // that is longer shows it without another read.
+    let first_room = len_hint
+        .and_then(|n| usize::try_from(n).ok())
+        .map_or(CHUNK_SIZE, |n| n.saturating_add(1).min(CHUNK_SIZE));
     let mut size = 0u64;
     let mut chunks = 0u64;
     write_behind(dst, |sink| {
         let mut done = false;
         while !done {
-            let per_buffer = if first.is_some() { 1 } else { BATCH };
-            let mut out = sink.buffer(per_buffer);
+            let (per_buffer, room) = match &first {
+                Some(h) => (1, h.len() + first_room + TAG_LEN),
+                None => (BATCH, BATCH * ENCRYPTED_CHUNK_SIZE),
+            };
+            let mut out = sink.buffer(room);
             if let Some(h) = first.take() {
                 out.extend_from_slice(&h);
             }
             for _ in 0..per_buffer {
                 let start = out.len();
-                out.resize(start + CHUNK_SIZE, 0);
-                let n = read_full(&mut src, &mut out[start..])
+                let want = if chunks == 0 { first_room } else { CHUNK_SIZE };
+                out.resize(start + want, 0);
+                let mut n = read_full(&mut src, &mut out[start..])
                     .map_err(Error::io("reading the file to add"))?;
+                if n == want && want < CHUNK_SIZE {
+                    // Longer than its hint: the chunk goes on in a buffer
+                    // of full size (a new one, never a reallocation that
+                    // would leave a copy of the plaintext unwiped).
+                    let mut full = sink.buffer(ENCRYPTED_CHUNK_SIZE + start);
+                    full.extend_from_slice(&out[..start + n]);
+                    drop(std::mem::replace(&mut out, full));
+                    out.resize(start + CHUNK_SIZE, 0);
+                    n += read_full(&mut src, &mut out[start + n..])
+                        .map_err(Error::io("reading the file to add"))?;
+                }
                 let last = n < CHUNK_SIZE
                     || src
                         .fill_buf()
@@ -393,7 +431,7 @@ pub fn decrypt<R: Read, W: Write + Send>(
     write_behind(dst, |sink| {
         let mut per_buffer = 1;
         while !dec.is_finished() {
-            let mut out = sink.buffer(per_buffer);
+            let mut out = sink.buffer(per_buffer * ENCRYPTED_CHUNK_SIZE);
             for _ in 0..per_buffer {
                 let start = out.len();
                 out.resize(start + ENCRYPTED_CHUNK_SIZE, 0);
@@ -459,17 +497,16 @@ struct Sink<'scope, 'env, W: Write + Send> {
 }
 
 impl<'scope, 'env, W: Write + Send> Sink<'scope, 'env, W> {
-    /// A recycled (or new) empty buffer for `chunks` chunks. The first
-    /// buffer of a blob holds one chunk: most documents fit, and a buffer is
-    /// wiped whole when dropped, so its size is paid per document.
-    fn buffer(&mut self, chunks: usize) -> Buf {
+    /// A recycled (or new) empty buffer with room for `bytes`. The first
+    /// buffer of a blob holds one chunk, no more than the document needs: a
+    /// buffer is wiped whole when dropped, so its size is paid per document.
+    fn buffer(&mut self, bytes: usize) -> Buf {
         let recycled = self
             .pipe
             .as_ref()
-            .and_then(|(_, back, _)| back.try_recv().ok());
-        let mut b = recycled.unwrap_or_else(|| {
-            Zeroizing::new(Vec::with_capacity(chunks * ENCRYPTED_CHUNK_SIZE + 4096))
-        });
+            .and_then(|(_, back, _)| back.try_recv().ok())
+            .filter(|b| b.capacity() >= bytes);
+        let mut b = recycled.unwrap_or_else(|| Zeroizing::new(Vec::with_capacity(bytes)));
         b.clear();
         b
     }
@@ -563,8 +600,43 @@ mod tests {
 
     fn seal(pt: &[u8], id: [u8; 16]) -> (Vec<u8>, Sealed) {
         let mut out = Vec::new();
-        let s = encrypt(&master(), id, &meta(), pt, &mut out, &mut |_| {}).unwrap();
+        let s = encrypt(&master(), id, &meta(), pt, None, &mut out, &mut |_| {}).unwrap();
         (out, s)
+    }
+
+    /// A length hint only sizes the first buffer: a source shorter or
+    /// longer than its hint (a file that changed, a wrong caller) is still
+    /// sealed in full, chunked exactly as without a hint.
+    #[test]
+    fn a_wrong_length_hint_changes_nothing_stored() {
+        for n in [
+            0,
+            1,
+            4096,
+            CHUNK_SIZE - 1,
+            CHUNK_SIZE,
+            CHUNK_SIZE + 1,
+            3 * CHUNK_SIZE + 7,
+        ] {
+            let pt: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+            let (plain_ct, _) = seal(&pt, [7; 16]);
+            for hint in [0, 1, n / 2, n, n + 1, n + 5000, CHUNK_SIZE, 1 << 40] {
+                let mut ct = Vec::new();
+                let s = encrypt(
+                    &master(),
+                    [7; 16],
+                    &meta(),
+                    &pt[..],
+                    Some(hint as u64),
+                    &mut ct,
+                    &mut |_| {},
+                )
+                .unwrap();
+                assert_eq!(s.size, n as u64, "n={n} hint={hint}");
+                assert_eq!(ct.len(), plain_ct.len(), "n={n} hint={hint}");
+                assert_eq!(open(&ct, [7; 16]).unwrap(), pt, "n={n} hint={hint}");
+            }
+        }
     }
 
     fn open(ct: &[u8], id: [u8; 16]) -> Result<Vec<u8>, Error> {
@@ -685,7 +757,16 @@ mod tests {
             }
         }
         let pt = vec![0u8; 50 * CHUNK_SIZE];
-        let e = encrypt(&master(), [7; 16], &meta(), &pt[..], &mut Full, &mut |_| {}).unwrap_err();
+        let e = encrypt(
+            &master(),
+            [7; 16],
+            &meta(),
+            &pt[..],
+            None,
+            &mut Full,
+            &mut |_| {},
+        )
+        .unwrap_err();
         assert_eq!(e.code(), "disk_full");
     }
 }

@@ -324,7 +324,8 @@ impl Vault {
                     buf: Zeroizing::new(Vec::new()),
                     pos: 0,
                 };
-                let sealed = blob::encrypt(next, *id, &meta, src, tmp.file(), progress);
+                let sealed =
+                    blob::encrypt(next, *id, &meta, src, Some(row.size), tmp.file(), progress);
                 (
                     reader.join().expect("the decrypting thread does not panic"),
                     sealed,

@@ -73,6 +73,7 @@ fn an_older_version_of_a_blob_is_detected() {
         id.0,
         &m,
         &b"draft version"[..],
+        None,
         &mut older,
         &mut |_| {},
     )
@@ -145,6 +146,7 @@ fn interrupted_writes_are_finished_at_the_next_open() {
             "late.txt".into(),
             vec![],
             &mut &b"late"[..],
+            None,
             &mut |_| {},
             |_| Ok(()),
         )
@@ -158,6 +160,7 @@ fn interrupted_writes_are_finished_at_the_next_open() {
             "never.txt".into(),
             vec![],
             &mut &b"never"[..],
+            None,
             &mut |_| {},
             |_| Ok(()),
         )
@@ -210,6 +213,7 @@ fn planted_or_old_unfinished_rows_never_delete_a_blob() {
             "kept.txt".into(),
             vec![],
             &mut &b"reported"[..],
+            None,
             &mut |_| {},
             |_| Ok(()),
         )
@@ -381,6 +385,7 @@ fn export_never_writes_outside_the_folder_even_with_hostile_stored_names() {
                 n.clone(),
                 vec![],
                 &mut &format!("doc {i}").into_bytes()[..],
+                None,
                 &mut |_| {},
                 |_| Ok(()),
             )

@@ -418,11 +418,13 @@ impl Vault {
         input
             .check_fits(&self.dirs.tmp)
             .map_err(StageError::Fatal)?;
+        let len = input.len;
         let mut reader = input.reader();
         let res = self.stage(
             name,
             tags.to_vec(),
             &mut reader,
+            Some(len),
             progress,
             Exact::check_unchanged,
         );
@@ -451,7 +453,7 @@ impl Vault {
         }
         .check()?;
         let mut src = src;
-        let s = self.stage(name.to_owned(), tags, &mut src, progress, |_| Ok(()))?;
+        let s = self.stage(name.to_owned(), tags, &mut src, None, progress, |_| Ok(()))?;
         let mut done = Vec::with_capacity(1);
         self.commit_staged(vec![s], &mut done, &mut |_| {})?;
         Ok(done.remove(0))
@@ -466,6 +468,7 @@ impl Vault {
         name: String,
         tags: Vec<String>,
         src: &mut R,
+        len_hint: Option<u64>,
         progress: &mut dyn FnMut(u64),
         done_reading: impl FnOnce(&mut R) -> Result<()>,
     ) -> Result<Staged> {
@@ -481,7 +484,15 @@ impl Vault {
         };
         let mut blob =
             TempFile::create_in(&self.dirs.tmp).map_err(Error::io("creating a temporary blob"))?;
-        let sealed = blob::encrypt(&self.master, id.0, &m, &mut *src, blob.file(), progress)?;
+        let sealed = blob::encrypt(
+            &self.master,
+            id.0,
+            &m,
+            &mut *src,
+            len_hint,
+            blob.file(),
+            progress,
+        )?;
         done_reading(src)?;
         let mut row = DocRow {
             id: id.0,
