@@ -462,9 +462,13 @@ pub(crate) fn run_unlocked(vault: &mut Vault, command: Command) -> Result<(), Cl
                     );
                 }
                 if report.ok {
+                    let trash = match report.trashed {
+                        0 => String::new(),
+                        n => format!(" ({n} in the trash)"),
+                    };
                     let _ = writeln!(
                         out,
-                        "ok: {} documents, {} bytes authenticated; audit chain intact ({} entries)",
+                        "ok: {} documents{trash}, {} bytes authenticated; audit chain intact ({} entries)",
                         report.documents_checked, report.bytes_checked, report.audit.entries
                     );
                 }

@@ -64,6 +64,11 @@ fn rm_moves_to_the_trash_and_restore_brings_it_back() {
     assert_eq!(p - t, 30 * DAY_MS);
     assert_eq!(f[3], j[0]["trashed"].as_str().unwrap());
     assert_eq!(f[4], j[0]["purge_at"].as_str().unwrap());
+    assert!(
+        e.ok(&["verify"])
+            .starts_with("ok: 2 documents (1 in the trash), "),
+        "verify names the trash"
+    );
     let v = e.verify_json().1;
     assert_eq!(
         (v["documents_checked"].as_u64(), v["trashed"].as_u64()),
