@@ -103,10 +103,19 @@ pub enum Command {
         #[arg(long = "remove", value_name = "TAG")]
         remove: Vec<String>,
     },
-    /// Remove a document
+    /// Move a document to the trash (restorable until it is purged, after
+    /// the trash's retention: 30 days unless set); --now removes it for good
     Rm {
         /// Document id (or a unique prefix)
         id: String,
+        /// Remove it for good at once, without the trash
+        #[arg(long)]
+        now: bool,
+    },
+    /// The trash: list, restore, empty, and how long it keeps documents
+    Trash {
+        #[command(subcommand)]
+        action: TrashAction,
     },
     /// Change the passphrase (re-encrypts no document)
     Passwd {
@@ -161,7 +170,8 @@ pub enum Command {
         json: bool,
     },
     /// Unlock once, then run commands read line by line (add, ls, get,
-    /// export, rename, tag, rm, verify, log; help; lock, exit or quit to end)
+    /// export, rename, tag, rm, trash, verify, log; help; lock, exit or quit
+    /// to end)
     ///
     /// Each command prints what it prints on its own; a failed one prints its
     /// error and the shell goes on. The vault locks at the end of input, on
@@ -182,6 +192,36 @@ pub enum Command {
         /// Print it as the isolation hook loads it (dist-isolation/policy.js)
         #[arg(long)]
         js: bool,
+    },
+}
+
+/// What `coffer trash` does.
+#[derive(Debug, Subcommand)]
+pub enum TrashAction {
+    /// List the documents in the trash, most recently trashed first: a
+    /// table on a terminal, tab-separated lines (id, name, bytes, UTC time
+    /// trashed, UTC time it will be purged or `never`) through a pipe
+    Ls {
+        /// Print a JSON array
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring a document back from the trash
+    Restore {
+        /// Document id (or a unique prefix)
+        id: String,
+    },
+    /// Remove every document in the trash for good (asks on a terminal)
+    Empty {
+        /// Do not ask (required when standard input is not a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Print how many days the trash keeps a document, or set it (0: until
+    /// the trash is emptied; a shorter time applies from the next unlock)
+    Retention {
+        /// New number of days (0 to 36500)
+        days: Option<u32>,
     },
 }
 

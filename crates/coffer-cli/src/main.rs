@@ -14,6 +14,7 @@ macro_rules! unlocked_commands {
             | Command::Rename { .. }
             | Command::Tag { .. }
             | Command::Rm { .. }
+            | Command::Trash { .. }
             | Command::Verify { .. }
             | Command::Log { .. }
     };
@@ -26,7 +27,7 @@ mod table;
 mod words;
 
 use clap::Parser;
-use cli::{Cli, Command, SortBy};
+use cli::{Cli, Command, SortBy, TrashAction};
 use coffer_core::header::Unlocker;
 use coffer_core::kdf::KdfParams;
 use coffer_core::{AddEvent, AddOptions, Error, Vault};
@@ -414,10 +415,25 @@ pub(crate) fn run_unlocked(vault: &mut Vault, command: Command) -> Result<(), Cl
             let d = vault.edit(&id, None, Some(&tags))?;
             let _ = writeln!(std::io::stdout(), "{}\t{}", d.id, d.tags.join(","));
         }
-        Command::Rm { id } => {
+        Command::Rm { id, now: true } => {
             let id = vault.resolve(&id)?;
-            vault.remove(&id)?;
+            vault.purge(&id)?;
         }
+        Command::Rm { id, now: false } => {
+            let id = vault.resolve(&id)?;
+            let d = vault.trash(&id)?;
+            let _ = writeln!(std::io::stdout(), "{}\t{}", d.id, d.name);
+            let when = match vault.trash_retention()? {
+                0 => "it stays there until the trash is emptied".to_owned(),
+                1 => "it is removed for good after 1 day".to_owned(),
+                n => format!("it is removed for good after {n} days"),
+            };
+            eprintln!(
+                "Moved to the trash; {when}. `coffer trash restore {}` brings it back.",
+                d.id
+            );
+        }
+        Command::Trash { action } => trash(vault, action)?,
         Command::Verify { json, accept_older } => {
             if accept_older {
                 if let Some(o) = vault.older() {
@@ -446,9 +462,13 @@ pub(crate) fn run_unlocked(vault: &mut Vault, command: Command) -> Result<(), Cl
                     );
                 }
                 if report.ok {
+                    let trash = match report.trashed {
+                        0 => String::new(),
+                        n => format!(" ({n} in the trash)"),
+                    };
                     let _ = writeln!(
                         out,
-                        "ok: {} documents, {} bytes authenticated; audit chain intact ({} entries)",
+                        "ok: {} documents{trash}, {} bytes authenticated; audit chain intact ({} entries)",
                         report.documents_checked, report.bytes_checked, report.audit.entries
                     );
                 }
@@ -503,6 +523,100 @@ pub(crate) fn run_unlocked(vault: &mut Vault, command: Command) -> Result<(), Cl
         }
     }
     Ok(())
+}
+
+/// Set while `coffer shell` runs: its standard input is the command
+/// stream, so nothing else may read a confirmation from it.
+pub(crate) static IN_SHELL: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// `coffer trash ...`.
+fn trash(vault: &mut Vault, action: TrashAction) -> Result<(), CliError> {
+    match action {
+        TrashAction::Ls { json } => {
+            let docs = vault.trash_list()?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            if json {
+                print_json(&mut out, &docs);
+            } else if std::io::stdout().is_terminal() {
+                let _ = out.write_all(table::trash_listing(&docs).as_bytes());
+            } else {
+                for d in &docs {
+                    let _ = writeln!(
+                        out,
+                        "{}\t{}\t{}\t{}\t{}",
+                        d.info.id,
+                        d.info.name,
+                        d.info.size,
+                        coffer_core::time::rfc3339(d.trashed_ms),
+                        d.purge_at_ms
+                            .map_or_else(|| "never".to_owned(), coffer_core::time::rfc3339)
+                    );
+                }
+            }
+            out.flush()
+                .map_err(|e| CliError::Usage(format!("cannot write the listing: {e}")))?;
+        }
+        TrashAction::Restore { id } => {
+            let id = vault.resolve(&id)?;
+            let d = vault.restore(&id)?;
+            let _ = writeln!(std::io::stdout(), "{}\t{}", d.id, d.name);
+        }
+        TrashAction::Empty { yes } => {
+            if !yes {
+                let n = vault.trash_list()?.len();
+                if n == 0 {
+                    eprintln!("The trash is empty.");
+                    return Ok(());
+                }
+                confirm_empty(n)?;
+            }
+            let n = vault.empty_trash()?;
+            eprintln!(
+                "Removed {n} document{} for good.",
+                if n == 1 { "" } else { "s" }
+            );
+        }
+        TrashAction::Retention { days: None } => {
+            let _ = writeln!(std::io::stdout(), "{}", vault.trash_retention()?);
+        }
+        TrashAction::Retention { days: Some(days) } => {
+            vault.set_trash_retention(days)?;
+            let _ = writeln!(std::io::stdout(), "{days}");
+        }
+    }
+    Ok(())
+}
+
+/// Asks on the terminal before the trash is emptied; refuses without a
+/// terminal (or in `coffer shell`, whose input is its commands).
+fn confirm_empty(n: usize) -> Result<(), CliError> {
+    let refuse = || {
+        CliError::Usage(
+            "emptying the trash removes its documents for good: pass --yes (standard input is not a terminal to ask on)"
+                .into(),
+        )
+    };
+    if IN_SHELL.load(std::sync::atomic::Ordering::Relaxed) || !std::io::stdin().is_terminal() {
+        return Err(refuse());
+    }
+    let mut err = std::io::stderr();
+    let _ = write!(
+        err,
+        "Remove the {n} document{} in the trash for good? [y/N] ",
+        if n == 1 { "" } else { "s" }
+    );
+    let _ = err.flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::Usage(format!("cannot read the answer: {e}")))?;
+    match answer.trim() {
+        "y" | "Y" | "yes" | "YES" | "Yes" => Ok(()),
+        _ => Err(CliError::Usage(
+            "the trash was not emptied (not confirmed)".into(),
+        )),
+    }
 }
 
 /// Pretty JSON on its own line (values here always serialize).

@@ -22,7 +22,11 @@ Commands (each as after `coffer`, with its options; `CMD --help` for more):
   export --all DIR                        write every document into DIR
   rename ID NAME                          rename a document
   tag ID [--add TAG] [--remove TAG]       change a document's tags
-  rm ID                                   remove a document
+  rm ID [--now]                           move a document to the trash (--now: for good)
+  trash ls [--json]                       list the trash
+  trash restore ID                        bring a document back from the trash
+  trash empty --yes                       remove everything in the trash for good
+  trash retention [DAYS]                  how long the trash keeps documents
   verify [--json]                         decrypt and check everything
   log [--verify] [--json]                 show the audit log
   help                                    this list
@@ -97,6 +101,7 @@ pub fn run(
     auto_lock_minutes: f64,
 ) -> Result<(), CliError> {
     let interactive = std::io::stdin().is_terminal();
+    crate::IN_SHELL.store(true, std::sync::atomic::Ordering::Relaxed);
     let idle = Duration::from_secs_f64(auto_lock_minutes * 60.0);
     // Through a pipe without a passphrase file, the first line is the
     // passphrase and the commands follow: one reader for both, so that no

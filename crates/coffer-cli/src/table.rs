@@ -122,6 +122,38 @@ pub fn listing<'a>(docs: impl IntoIterator<Item = &'a DocumentInfo>) -> String {
     )
 }
 
+/// `coffer trash ls` for people: when each document was trashed and when
+/// it will be purged, in local time.
+pub fn trash_listing(docs: &[coffer_core::TrashedInfo]) -> String {
+    let tz = time_zone();
+    let rows: Vec<Vec<String>> = docs
+        .iter()
+        .map(|d| {
+            let id = d.info.id.to_string();
+            vec![
+                id[..SHORT_ID.min(id.len())].to_owned(),
+                escaped(&d.info.name).into_owned(),
+                human_size(d.info.size),
+                local_time(d.trashed_ms, &tz, "%Y-%m-%d %H:%M"),
+                d.purge_at_ms.map_or_else(
+                    || "never".to_owned(),
+                    |t| local_time(t, &tz, "%Y-%m-%d %H:%M"),
+                ),
+            ]
+        })
+        .collect();
+    render(
+        &[
+            ("ID", Align::Left),
+            ("NAME", Align::Left),
+            ("SIZE", Align::Right),
+            ("TRASHED", Align::Left),
+            ("PURGED", Align::Left),
+        ],
+        &rows,
+    )
+}
+
 /// `coffer log` for people.
 pub fn audit_log(entries: &[coffer_core::audit::Entry]) -> String {
     let tz = time_zone();

@@ -221,7 +221,7 @@ fn hiding_one_document_and_bringing_a_deleted_one_back_is_detected() {
         .find(|r| hex(&r.id) == gone_id)
         .unwrap();
     let gone_blob = fs::read(e.blob(&gone_id)).unwrap();
-    e.ok(&["rm", &gone_id]);
+    e.ok(&["rm", "--now", &gone_id]);
     // Hide `new[0]`, bring `gone` back: the digest changes by both MACs,
     // which a subset of the other deltas cancels.
     let hidden = &new[0];
@@ -358,7 +358,7 @@ fn repair_after_a_deletion_names_the_document_it_brings_back() {
     let keep = e.add_bytes("keep.txt", b"keep");
     let gone = e.add_bytes("gone.txt", b"deleted");
     let blob = fs::read(e.blob(&gone)).unwrap();
-    e.ok(&["rm", &gone]);
+    e.ok(&["rm", "--now", &gone]);
     // The attacker puts the blob back and breaks the state record, so that
     // the owner runs repair.
     fs::write(e.blob(&gone), blob).unwrap();
@@ -389,7 +389,7 @@ fn a_planted_index_or_trigger_cannot_split_what_is_checked_from_what_is_shown() 
         .find(|r| hex(&r.id) == gone)
         .unwrap();
     let gone_blob = fs::read(e.blob(&gone)).unwrap();
-    e.ok(&["rm", &gone]);
+    e.ok(&["rm", "--now", &gone]);
     fs::create_dir_all(e.blob(&gone).parent().unwrap()).unwrap();
     fs::write(e.blob(&gone), gone_blob).unwrap();
     let c = Connection::open(e.vault.join("index.sqlite")).unwrap();
@@ -454,7 +454,7 @@ fn a_planted_pending_row_never_brings_a_deleted_document_back() {
     e.add_bytes("keep.txt", b"kept");
     let gone = e.add_bytes("gone.txt", b"deleted on purpose");
     let blob = fs::read(e.blob(&gone)).unwrap();
-    e.ok(&["rm", &gone]);
+    e.ok(&["rm", "--now", &gone]);
     fs::write(e.blob(&gone), blob).unwrap();
     let c = Connection::open(e.vault.join("index.sqlite")).unwrap();
     let id: Vec<u8> = (0..16)
@@ -481,7 +481,7 @@ fn a_deletion_recorded_before_a_repair_is_still_named_by_the_next_repair() {
     e.add_bytes("other.txt", b"other");
     let gone = e.add_bytes("gone.txt", b"deleted on purpose");
     let blob = fs::read(e.blob(&gone)).unwrap();
-    e.ok(&["rm", &gone]);
+    e.ok(&["rm", "--now", &gone]);
     let break_record = || {
         let c = Connection::open(e.vault.join("index.sqlite")).unwrap();
         c.execute("UPDATE vault_state SET mac = zeroblob(32)", [])
@@ -531,4 +531,106 @@ fn a_folder_rolled_back_across_a_key_rotation_is_still_reported() {
     // The refused add left nothing that a later acceptance would adopt.
     e.ok(&["verify", "--accept-older"]);
     assert!(!e.ok(&["ls"]).contains("c.txt"));
+}
+
+// ----- the trash ------------------------------------------------------------
+
+/// The row of a document saved before `coffer rm` (trash), put back with
+/// the old index's help: the document would reappear in listings. The
+/// manifest refuses it like any old row; so is the row saved while it was
+/// in the trash, put back after a restore (it would have the next unlock
+/// purge the document).
+#[test]
+fn an_old_row_from_before_trash_or_restore_is_refused() {
+    let e = Env::new();
+    e.add_bytes("keep.txt", b"kept");
+    let id = e.add_bytes("lease.pdf", b"terms");
+    let find = |e: &Env| {
+        rows(&e.vault)
+            .into_iter()
+            .find(|r| hex(&r.id) == id)
+            .unwrap()
+    };
+    let live = find(&e);
+    e.ok(&["rm", &id]);
+    let trashed = find(&e);
+    put_back(&e.vault, &[&live]);
+    assert_refused(&e);
+    put_back(&e.vault, &[&trashed]);
+    e.ok(&["verify"]);
+    e.ok(&["trash", "restore", &id]);
+    put_back(&e.vault, &[&trashed]);
+    assert_refused(&e);
+    let err = e.fails(&["trash", "empty", "--yes"]);
+    assert!(err.contains("integrity check"), "{err}");
+    assert!(e.blob(&id).exists());
+}
+
+/// The trash flag lives in the sealed metadata: flipping any byte of it (to
+/// move a document in or out of the trash without the key) fails its
+/// authentication, and `verify` names the document.
+#[test]
+fn a_forged_trash_flag_is_detected() {
+    let e = Env::new();
+    let id = e.add_bytes("lease.pdf", b"terms");
+    e.ok(&["rm", &id]);
+    let c = Connection::open(e.vault.join("index.sqlite")).unwrap();
+    // The encoding's first byte (1 live, 2 trashed) sits right after the
+    // 12-byte nonce, under the AEAD.
+    let mut meta: Vec<u8> = c
+        .query_row("SELECT meta FROM documents", [], |r| r.get(0))
+        .unwrap();
+    meta[12] ^= 3;
+    c.execute("UPDATE documents SET meta = ?1", [&meta])
+        .unwrap();
+    drop(c);
+    let (ok, v) = e.verify_json();
+    assert!(!ok);
+    let p = &v["problems"][0];
+    assert_eq!(p["code"], "corrupt", "{v}");
+    assert_eq!(p["id"], id.as_str());
+    let err = e.fails(&["trash", "restore", &id]);
+    assert!(err.contains("corrupt"), "{err}");
+}
+
+/// The retention and the trash's count are in the signed record: lowering
+/// the retention to have the next unlock purge the trash (with authentic
+/// audit entries) fails the record's MAC, and the unlock purges nothing.
+#[test]
+fn a_forged_retention_is_refused_and_purges_nothing() {
+    let e = Env::new();
+    let id = e.add_bytes("lease.pdf", b"terms");
+    e.ok(&["rm", &id]);
+    for forge in [
+        "UPDATE vault_state SET trash_retention_days = 0",
+        "UPDATE vault_state SET trash_retention_days = 1",
+        "UPDATE vault_state SET trash_count = 0",
+    ] {
+        let c = Connection::open(e.vault.join("index.sqlite")).unwrap();
+        let saved: (i64, i64) = c
+            .query_row(
+                "SELECT trash_retention_days, trash_count FROM vault_state",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        c.execute(forge, []).unwrap();
+        drop(c);
+        let (ok, codes) = e.verify_codes();
+        assert!(
+            !ok && codes.iter().any(|c| c == "index_tampered"),
+            "{forge}"
+        );
+        let err = e.fails(&["trash", "retention"]);
+        assert!(err.contains("integrity check"), "{forge}: {err}");
+        assert!(e.blob(&id).exists(), "{forge}");
+        let c = Connection::open(e.vault.join("index.sqlite")).unwrap();
+        c.execute(
+            "UPDATE vault_state SET trash_retention_days = ?1, trash_count = ?2",
+            [saved.0, saved.1],
+        )
+        .unwrap();
+    }
+    e.ok(&["verify"]);
+    assert_eq!(e.ok(&["trash", "retention"]), "30\n");
 }

@@ -150,6 +150,9 @@ fn commands(e: &Env, id: &str) -> Vec<Vec<String>> {
         s(&["tag", id, "--add", "x"]),
         s(&["passwd", "--new-passphrase-file", newpass.to_str().unwrap()]),
         s(&["rm", id]),
+        s(&["rm", "--now", id]),
+        s(&["trash", "ls"]),
+        s(&["trash", "empty", "--yes"]),
         s(&["repair"]),
         s(&["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"]),
     ]

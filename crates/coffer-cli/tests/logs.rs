@@ -52,6 +52,10 @@ fn trace_logs_hold_no_secret_and_no_name() {
     std::fs::remove_file(e.vault.join("index.sqlite")).unwrap();
     run(&["repair"], &np);
     run(&["rm", &id], &np);
+    run(&["trash", "ls"], &np);
+    run(&["trash", "restore", &id], &np);
+    run(&["rm", &id], &np);
+    run(&["trash", "empty", "--yes"], &np);
 
     assert!(
         stderr.contains("vault unlocked") && stderr.contains("documents added"),

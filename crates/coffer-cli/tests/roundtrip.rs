@@ -182,7 +182,8 @@ fn weak_passphrases_and_existing_vaults_are_refused() {
 #[test]
 fn every_command_has_help() {
     for c in [
-        "init", "add", "ls", "get", "export", "rm", "passwd", "recover", "repair", "verify", "log",
+        "init", "add", "ls", "get", "export", "rm", "trash", "passwd", "recover", "repair",
+        "verify", "log",
     ] {
         let o = std::process::Command::new(bin())
             .args([c, "--help"])
@@ -196,14 +197,14 @@ fn every_command_has_help() {
 }
 
 #[test]
-fn rm_removes_and_export_all_resolves_clashes() {
+fn rm_now_removes_and_export_all_resolves_clashes() {
     let e = Env::new();
     let a = e.add_bytes("same.txt", b"one");
     let p = e.path("same.txt");
     std::fs::write(&p, b"two").unwrap();
     e.ok(&["add", p.to_str().unwrap()]);
     let gone = e.add_bytes("gone.txt", b"bye");
-    e.ok(&["rm", &gone]);
+    e.ok(&["rm", "--now", &gone]);
     assert!(!e.blob(&gone).exists());
     let dir = e.path("export");
     std::fs::create_dir(&dir).unwrap();

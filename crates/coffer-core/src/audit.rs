@@ -54,6 +54,18 @@ pub enum Event {
     /// The index's record was upgraded to schema 2 (and the header's
     /// generation moved on, so no schema-1 copy fits any more).
     Upgrade,
+    /// A document was moved to the trash.
+    Trash,
+    /// A document was brought back from the trash.
+    Restore,
+    /// The trash was emptied on request (followed by one `delete` per
+    /// document, in the same transaction).
+    EmptyTrash,
+    /// Documents kept in the trash longer than the retention were purged
+    /// (followed by one `delete` per document, in the same transaction).
+    TrashExpired,
+    /// The trash's retention was changed.
+    TrashRetention,
     /// A passphrase check on an unlocked vault failed (before a change of
     /// passphrase or of the auto-lock delay).
     FailedCheck,
@@ -79,6 +91,11 @@ impl Event {
             Event::Rekey => "rekey",
             Event::Upgrade => "upgrade",
             Event::FailedCheck => "failed_check",
+            Event::Trash => "trash",
+            Event::Restore => "restore",
+            Event::EmptyTrash => "empty_trash",
+            Event::TrashExpired => "trash_expired",
+            Event::TrashRetention => "trash_retention",
         }
     }
 }

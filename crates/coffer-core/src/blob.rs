@@ -146,7 +146,7 @@ impl BlobHeader {
         metadata: &Metadata,
     ) -> (BlobHeader, BlobKeys) {
         let keys = BlobKeys::derive(master, &salt, &doc_id);
-        let encoded = Zeroizing::new(metadata.encode());
+        let encoded = Zeroizing::new(metadata.for_blob().encode());
         let meta_len = (encoded.len() + TAG_LEN) as u32;
         let mut raw = Vec::with_capacity(FIXED_LEN + meta_len as usize);
         raw.extend_from_slice(MAGIC);
@@ -595,6 +595,7 @@ mod tests {
             media_type: "application/pdf".into(),
             tags: vec![],
             added_ms: 1,
+            trashed_ms: None,
         }
     }
 

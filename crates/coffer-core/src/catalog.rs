@@ -10,7 +10,7 @@ use crate::{Error, Result};
 use rusqlite::Connection;
 use zeroize::Zeroizing;
 
-/// Every live document's metadata, sorted by name, with lower-cased names and
+/// Every live document's metadata (the trash left out), sorted by name, with lower-cased names and
 /// tags kept for searching.
 #[derive(Debug, Default)]
 pub struct Catalog {
@@ -60,6 +60,10 @@ impl Catalog {
                                     id: crate::crypto::hex(id),
                                     reason: "its metadata in the index fails authentication",
                                 })?;
+                            // The trash is listed by `Vault::trash_list`.
+                            if m.trashed_ms.is_some() {
+                                continue;
+                            }
                             let mut key = m.name.to_lowercase();
                             for t in &m.tags {
                                 key.push('\0');
@@ -84,6 +88,8 @@ impl Catalog {
                 docs.push(d);
             }
         }
+        // Fewer than the rows read when some are in the trash.
+        let n = docs.len();
         // Sort small (prefix, index) pairs: comparing the first 16 bytes of
         // each name in place avoids a cache miss per comparison; ties (rare)
         // fall back to the full name, the time added and the id.

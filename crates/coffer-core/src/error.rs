@@ -70,6 +70,13 @@ pub enum Error {
     /// No document with this id (or the prefix matches none).
     #[error("no document with id {0}")]
     NotFound(String),
+    /// The document is in the trash: it cannot be read, exported or edited
+    /// until it is restored.
+    #[error("document {0} is in the trash (`coffer trash restore` brings it back)")]
+    InTrash(String),
+    /// The document is not in the trash (restore of a live document).
+    #[error("document {0} is not in the trash")]
+    NotInTrash(String),
     /// An id prefix matches several documents.
     #[error("the id prefix {0} matches several documents")]
     AmbiguousId(String),
@@ -157,6 +164,8 @@ impl Error {
             Error::UnsupportedVersion(_) => "unsupported_version",
             Error::KdfParams(_) => "kdf_params",
             Error::NotFound(_) => "not_found",
+            Error::InTrash(_) => "in_trash",
+            Error::NotInTrash(_) => "not_in_trash",
             Error::AmbiguousId(_) => "ambiguous_id",
             Error::BadId => "bad_id",
             Error::Corrupt { .. } => "corrupt",

@@ -6,10 +6,16 @@
 //! |----------------------------|-----------------------------------------------|
 //! | `open:before-shared-lock`  | unlock, before it waits for the shared lock   |
 //! | `edit:before-tx`           | rename/tag, before its transaction            |
-//! | `remove:before-tx`         | rm, before its transaction                    |
+//! | `remove:before-tx`         | purge (rm --now, emptying), before its tx     |
+//! | `remove:after-tx`          | purge, rows marked deleting, before unlinking |
 //! | `repair:before-swap`       | repair, the new index built, before the swap  |
 //! | `rekey:after-blob`         | rekey, a blob replaced, before its row        |
 //! | `rekey:after-switch`       | rekey, the index switched, before the header  |
+//! | `trash:before-tx`          | trash/restore, before its transaction         |
+//!
+//! A test can also move a vault's clock ([`Clock::advance`]): [`now_ms`]
+//! then answers later for that vault (the trash's automatic purge at unlock
+//! is played without waiting 30 days).
 //!
 //! A test can also make a point *crash* the thread ([`Crash::at`]): it panics
 //! there, leaving the vault folder as a killed process would.
@@ -45,8 +51,21 @@ pub fn refuses_name(dir: &Path, name: &str) -> bool {
     }
 }
 
+/// The time for the vault at `dir`, in Unix milliseconds: the clock, moved
+/// on by [`Clock::advance`] in the core's own tests.
+#[inline(always)]
+pub fn now_ms(dir: &Path) -> i64 {
+    #[cfg(test)]
+    return crate::time::now_ms() + imp::clock_offset(dir);
+    #[cfg(not(test))]
+    {
+        let _ = dir;
+        crate::time::now_ms()
+    }
+}
+
 #[cfg(test)]
-pub(crate) use imp::{Crash, FatLike, Pause};
+pub(crate) use imp::{Clock, Crash, FatLike, Pause};
 
 #[cfg(test)]
 mod imp {
@@ -85,6 +104,24 @@ mod imp {
     }
 
     static FAT_LIKE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    static CLOCKS: Mutex<Vec<(PathBuf, i64)>> = Mutex::new(Vec::new());
+
+    /// Moves the clock of the vault at `dir`.
+    pub(crate) struct Clock;
+
+    impl Clock {
+        /// From now on, [`super::now_ms`] for `dir` answers `ms` later.
+        pub(crate) fn advance(dir: &Path, ms: i64) {
+            let mut all = CLOCKS.lock().unwrap_or_else(|e| e.into_inner());
+            all.retain(|(d, _)| d != dir);
+            all.push((dir.to_owned(), ms));
+        }
+    }
+
+    pub(super) fn clock_offset(dir: &Path) -> i64 {
+        let all = CLOCKS.lock().unwrap_or_else(|e| e.into_inner());
+        all.iter().find(|(d, _)| d == dir).map_or(0, |(_, o)| *o)
+    }
 
     /// Makes the folder at `dir` refuse names that are not portable, with
     /// `EINVAL`, as a FAT or NTFS file system mounted on Linux does.

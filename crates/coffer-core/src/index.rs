@@ -8,7 +8,9 @@
 //! digest    = XOR of fold(entry_mac) over all live documents
 //! state_mac = HMAC[K_manifest]("coffer/v2/state" || vault_id || u64be(header_generation)
 //!                              || u64be(doc_count) || digest || u64be(audit_seq) || audit_head
-//!                              || u64be(audit_base_seq) || audit_base_head)
+//!                              || u64be(audit_base_seq) || audit_base_head
+//!                              || u32be(trash_retention_days) || u64be(trash_count))
+//!                                                                         ; "coffer/v3/state"
 //! ```
 //! An entry MAC pins each document to one exact blob (its header hash names the
 //! blob's random salt, hence its key); the digest and count pin the set of
@@ -25,6 +27,13 @@
 //! put them back unnoticed. `fold` is a PRF under a key whose outputs are
 //! never stored: the attacker cannot compute the vectors to solve for, and
 //! the XOR of PRF outputs over a set is a set MAC (XOR-MAC).
+//!
+//! The state MAC's label is `coffer/v3/state` since the trash (version 3,
+//! which also signs how many days the trash keeps a document: a retention
+//! an attacker could lower would make the next unlock purge the trash with
+//! authentic audit entries). A version-2 record (`coffer/v2/state`, without
+//! the retention) reads as the default retention, whatever the column holds,
+//! and is re-signed as version 3 at its next write.
 //!
 //! Schema-1 records (`version` 1, `coffer/v1/state` without the base fields,
 //! digest the plain XOR) are checked once under their own rule and re-signed
@@ -47,10 +56,14 @@ pub const LIVE: i64 = 1;
 /// A document whose blob is being removed.
 pub const DELETING: i64 = 2;
 
+/// How many days the trash keeps a document unless told otherwise.
+pub const DEFAULT_TRASH_RETENTION_DAYS: u32 = 30;
+
 /// The integrity record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
-    /// 2 (1: a schema-1 record, until the next unlock re-signs it).
+    /// 3 (2: a record from before the trash, 1: a schema-1 record, until
+    /// the next write re-signs it).
     pub version: u8,
     /// Newest header generation seen.
     pub header_generation: u64,
@@ -67,6 +80,13 @@ pub struct State {
     pub audit_base_seq: u64,
     /// That entry's MAC (zeros for 0).
     pub audit_base_head: [u8; 32],
+    /// Days a document stays in the trash before it is purged; 0: never
+    /// purged automatically (signed from version 3 on).
+    pub trash_retention_days: u32,
+    /// How many of the live rows are in the trash (signed from version 3
+    /// on; 0 before: there was no trash). Lets an unlock skip the trash
+    /// when it is empty; `verify` counts them.
+    pub trash_count: u64,
     /// `state_mac` as stored.
     pub mac: [u8; 32],
 }
@@ -75,7 +95,7 @@ impl State {
     /// The record of an empty vault.
     pub fn empty(header_generation: u64) -> State {
         State {
-            version: 2,
+            version: 3,
             header_generation,
             doc_count: 0,
             digest: [0; 32],
@@ -83,6 +103,8 @@ impl State {
             audit_head: [0; 32],
             audit_base_seq: 0,
             audit_base_head: [0; 32],
+            trash_retention_days: DEFAULT_TRASH_RETENTION_DAYS,
+            trash_count: 0,
             mac: [0; 32],
         }
     }
@@ -108,20 +130,28 @@ impl State {
                 ],
             );
         }
-        crypto::hmac(
-            k,
-            &[
-                b"coffer/v2/state",
-                vault_id,
-                &gen,
-                &count,
-                &self.digest,
-                &seq,
-                &self.audit_head,
-                &self.audit_base_seq.to_be_bytes(),
-                &self.audit_base_head,
-            ],
-        )
+        let base = self.audit_base_seq.to_be_bytes();
+        let days = self.trash_retention_days.to_be_bytes();
+        let trashed = self.trash_count.to_be_bytes();
+        let v2: [&[u8]; 9] = [
+            b"coffer/v2/state",
+            vault_id,
+            &gen,
+            &count,
+            &self.digest,
+            &seq,
+            &self.audit_head,
+            &base,
+            &self.audit_base_head,
+        ];
+        if self.version == 2 {
+            return crypto::hmac(k, &v2);
+        }
+        let mut v3: [&[u8]; 11] = [b"coffer/v3/state"; 11];
+        v3[1..9].copy_from_slice(&v2[1..]);
+        v3[9] = &days;
+        v3[10] = &trashed;
+        crypto::hmac(k, &v3)
     }
 
     /// Whether the stored MAC verifies.
@@ -212,6 +242,8 @@ pub fn upgrade_digest(conn: &Connection, f: &Folder, st: &mut State) -> Result<(
     })?;
     st.digest = digest;
     st.version = 2;
+    st.trash_retention_days = DEFAULT_TRASH_RETENTION_DAYS;
+    st.trash_count = 0;
     Ok(())
 }
 
@@ -489,10 +521,16 @@ pub fn state(conn: &Connection) -> Result<Option<State>> {
     Ok(conn
         .query_row(
             "SELECT header_generation, doc_count, manifest_digest, audit_seq, audit_head, mac,
-                    version, audit_base_seq, audit_base_head
+                    version, audit_base_seq, audit_base_head, trash_retention_days,
+                    trash_count
              FROM vault_state WHERE id = 1",
             [],
             |r| {
+                let version = match r.get::<_, i64>(6)? {
+                    1 => 1,
+                    2 => 2,
+                    _ => 3,
+                };
                 Ok(State {
                     header_generation: r.get::<_, i64>(0)? as u64,
                     doc_count: r.get::<_, i64>(1)? as u64,
@@ -500,33 +538,41 @@ pub fn state(conn: &Connection) -> Result<Option<State>> {
                     audit_seq: r.get::<_, i64>(3)? as u64,
                     audit_head: blob32(r.get(4)?)?,
                     mac: blob32(r.get(5)?)?,
-                    version: match r.get::<_, i64>(6)? {
-                        1 => 1,
-                        _ => 2,
-                    },
+                    version,
                     audit_base_seq: r.get::<_, i64>(7)? as u64,
                     audit_base_head: blob32(r.get(8)?)?,
+                    // Unsigned before version 3: the default, never the
+                    // column.
+                    trash_retention_days: match version {
+                        3 => u32::try_from(r.get::<_, i64>(9)?).unwrap_or(u32::MAX),
+                        _ => DEFAULT_TRASH_RETENTION_DAYS,
+                    },
+                    trash_count: match version {
+                        3 => r.get::<_, i64>(10)? as u64,
+                        _ => 0,
+                    },
                 })
             },
         )
         .optional()?)
 }
 
-/// Seals (as version 2) and writes the integrity record.
+/// Seals (as version 3) and writes the integrity record.
 pub fn put_state(conn: &Connection, s: &mut State, k: &Key32, vault_id: &[u8; 16]) -> Result<()> {
-    debug_assert_eq!(
-        s.version, 2,
+    debug_assert!(
+        s.version >= 2,
         "schema-1 digests are upgraded before any write"
     );
-    s.version = 2;
+    s.version = 3;
     s.mac = s.compute_mac(k, vault_id);
     conn.execute(
         "INSERT INTO vault_state (id, header_generation, doc_count, manifest_digest, audit_seq,
-             audit_head, mac, version, audit_base_seq, audit_base_head)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, 2, ?7, ?8)
+             audit_head, mac, version, audit_base_seq, audit_base_head, trash_retention_days,
+             trash_count)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, 3, ?7, ?8, ?9, ?10)
          ON CONFLICT(id) DO UPDATE SET header_generation = ?1, doc_count = ?2, manifest_digest = ?3,
-             audit_seq = ?4, audit_head = ?5, mac = ?6, version = 2, audit_base_seq = ?7,
-             audit_base_head = ?8",
+             audit_seq = ?4, audit_head = ?5, mac = ?6, version = 3, audit_base_seq = ?7,
+             audit_base_head = ?8, trash_retention_days = ?9, trash_count = ?10",
         params![
             s.header_generation as i64,
             s.doc_count as i64,
@@ -535,7 +581,9 @@ pub fn put_state(conn: &Connection, s: &mut State, k: &Key32, vault_id: &[u8; 16
             &s.audit_head[..],
             &s.mac[..],
             s.audit_base_seq as i64,
-            &s.audit_base_head[..]
+            &s.audit_base_head[..],
+            i64::from(s.trash_retention_days),
+            s.trash_count as i64
         ],
     )?;
     Ok(())

@@ -57,5 +57,5 @@ pub mod vault;
 pub use error::{Error, Result};
 pub use vault::{
     AddEvent, AddOptions, AddReport, DocumentId, DocumentInfo, ExportReport, Exported, NameChange,
-    Vault,
+    TrashedInfo, Vault,
 };

@@ -2,11 +2,16 @@
 //! sealing in the index.
 //!
 //! ```text
-//! metadata   = u8(1) u16be(len) name u8(len) media_type i64be(added_ms) u8(n) (u8(len) tag){n}
+//! metadata   = u8(1) fields                          ; a live document
+//!            | u8(2) fields i64be(trashed_ms)        ; in the trash (index only)
+//! fields     = u16be(len) name u8(len) media_type i64be(added_ms) u8(n) (u8(len) tag){n}
 //! index_meta = nonce(12) || AEAD[K_meta, nonce, "coffer/v1/index-meta" || doc_id](metadata)
 //! ```
 //! The same `metadata` encoding is sealed into each blob's header (see
-//! [`crate::blob`]) so that `repair` can rebuild the index from blobs alone.
+//! [`crate::blob`]) so that `repair` can rebuild the index from blobs alone;
+//! a blob always holds the live form ([`Metadata::for_blob`]): the trash is
+//! a state of the index, sealed here and so covered by the entry MAC and the
+//! manifest like a name.
 
 use crate::crypto::{self, NONCE_LEN};
 use crate::secret::Key32;
@@ -25,6 +30,9 @@ pub struct Metadata {
     pub tags: Vec<String>,
     /// When it was added, in Unix milliseconds.
     pub added_ms: i64,
+    /// When it was moved to the trash, in Unix milliseconds; `None` for a
+    /// live document.
+    pub trashed_ms: Option<i64>,
 }
 
 /// Longest encoded metadata accepted anywhere.
@@ -33,8 +41,8 @@ pub const MAX_ENCODED: usize = 16 * 1024;
 impl Metadata {
     /// The byte encoding above.
     pub fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(64 + self.name.len());
-        v.push(1);
+        let mut v = Vec::with_capacity(72 + self.name.len());
+        v.push(if self.trashed_ms.is_some() { 2 } else { 1 });
         v.extend_from_slice(&(self.name.len() as u16).to_be_bytes());
         v.extend_from_slice(self.name.as_bytes());
         let mt = &self.media_type.as_bytes()[..self.media_type.len().min(255)];
@@ -47,7 +55,19 @@ impl Metadata {
             v.push(t.len() as u8);
             v.extend_from_slice(t);
         }
+        if let Some(t) = self.trashed_ms {
+            v.extend_from_slice(&t.to_be_bytes());
+        }
         v
+    }
+
+    /// The form sealed into a blob: the same, out of the trash (the trash is
+    /// a state of the index only).
+    pub fn for_blob(&self) -> Metadata {
+        Metadata {
+            trashed_ms: None,
+            ..self.clone()
+        }
     }
 
     /// Parses the encoding; `None` on any malformation (the caller turns that
@@ -59,9 +79,11 @@ impl Metadata {
             r = rest;
             Some(a)
         };
-        if take(1)? != [1] {
-            return None;
-        }
+        let trashed = match take(1)? {
+            [1] => false,
+            [2] => true,
+            _ => return None,
+        };
         let n = u16::from_be_bytes(take(2)?.try_into().ok()?) as usize;
         let name = String::from_utf8(take(n)?.to_vec()).ok()?;
         let n = take(1)?[0] as usize;
@@ -73,6 +95,10 @@ impl Metadata {
             let n = take(1)?[0] as usize;
             tags.push(String::from_utf8(take(n)?.to_vec()).ok()?);
         }
+        let trashed_ms = match trashed {
+            true => Some(i64::from_be_bytes(take(8)?.try_into().ok()?)),
+            false => None,
+        };
         if !r.is_empty() {
             return None;
         }
@@ -81,6 +107,7 @@ impl Metadata {
             media_type,
             tags,
             added_ms,
+            trashed_ms,
         })
     }
 }
@@ -238,6 +265,7 @@ mod tests {
             media_type: Cow::Borrowed("application/pdf"),
             tags: vec!["legal".into(), "2026".into()],
             added_ms: 1_795_310_445_123,
+            trashed_ms: None,
         }
     }
 
@@ -252,6 +280,28 @@ mod tests {
         let mut long = e.clone();
         long.push(0);
         assert!(Metadata::decode(&long).is_none());
+    }
+
+    #[test]
+    fn the_trash_state_round_trips_and_never_reaches_a_blob() {
+        let m = Metadata {
+            trashed_ms: Some(1_795_400_000_000),
+            ..sample()
+        };
+        let e = m.encode();
+        assert_eq!(e[0], 2);
+        assert_eq!(Metadata::decode(&e).unwrap(), m);
+        for n in 0..e.len() {
+            assert!(Metadata::decode(&e[..n]).is_none());
+        }
+        // A live record with 8 bytes appended is not a trashed one.
+        let mut live = sample().encode();
+        live.extend_from_slice(&[0; 8]);
+        assert!(Metadata::decode(&live).is_none());
+        assert_eq!(m.for_blob().encode(), sample().encode());
+        let mut bad = e.clone();
+        bad[0] = 3;
+        assert!(Metadata::decode(&bad).is_none());
     }
 
     #[test]

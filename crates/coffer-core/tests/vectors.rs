@@ -61,6 +61,7 @@ fn meta(m: &BTreeMap<String, String>) -> Metadata {
             .map(str::to_owned)
             .collect(),
         added_ms: m["added_ms"].parse().unwrap(),
+        trashed_ms: None,
     }
 }
 
@@ -238,6 +239,7 @@ fn regenerate() {
                 .map(str::to_owned)
                 .collect(),
             added_ms: 1_795_310_445_123,
+            trashed_ms: None,
         };
         let mut fields = BTreeMap::new();
         fields.insert("plaintext".to_owned(), c.plaintext.clone());

@@ -56,6 +56,7 @@ impl Vault {
         }
         let mut digest = State::empty(0);
         let mut count = 0u64;
+        let mut trashed: Vec<(DocumentId, Option<String>)> = Vec::new();
         let (mut checked, mut bytes) = (0u64, 0u64);
         for id in index::live_ids(&self.conn)? {
             let id = DocumentId(id);
@@ -64,7 +65,12 @@ impl Vault {
             };
             count += 1;
             digest.toggle(&self.folder, &r.entry_mac);
-            let name = self.sealer.open(&id.0, &r.meta).map(|m| m.name);
+            let meta = self.sealer.open(&id.0, &r.meta);
+            let in_trash = meta.as_ref().is_some_and(|m| m.trashed_ms.is_some());
+            let name = meta.map(|m| m.name);
+            if in_trash {
+                trashed.push((id, name.clone()));
+            }
             let mut push = |code: &'static str, message: String, name: &Option<String>| {
                 problems.push(Problem {
                     id: Some(id.to_string()),
@@ -119,6 +125,45 @@ impl Vault {
                 });
             }
         }
+        if let Some(s) = state_ok {
+            if s.trash_count != trashed.len() as u64 {
+                problems.push(Problem {
+                    id: None,
+                    name: None,
+                    code: "trash_mismatch",
+                    message: format!(
+                        "the index has {} documents in the trash but its record counts {}",
+                        trashed.len(),
+                        s.trash_count
+                    ),
+                });
+            }
+        }
+        let entries = audit::entries(&self.conn)?;
+        let chain = audit::verify(&entries, &self.k_audit, state_ok);
+        if chain.ok && !trashed.is_empty() {
+            // Each document in the trash went there by a recorded `trash`,
+            // not undone by a later `restore`.
+            let mut last = std::collections::HashMap::new();
+            for e in &entries {
+                if e.event == Event::Trash.as_str() || e.event == Event::Restore.as_str() {
+                    last.insert(e.detail.as_str(), e.event.as_str());
+                }
+            }
+            for (id, name) in &trashed {
+                let detail = format!("id={id}");
+                if last.get(detail.as_str()) != Some(&Event::Trash.as_str()) {
+                    problems.push(Problem {
+                        id: Some(id.to_string()),
+                        name: name.clone(),
+                        code: "trash_unrecorded",
+                        message:
+                            "it is in the trash, but the audit log does not record its move there"
+                                .into(),
+                    });
+                }
+            }
+        }
         let known = index::all_ids(&self.conn)?;
         for f in scan_blobs(&self.dirs.blobs)? {
             let (code, message) = match (f.id, f.kind) {
@@ -151,8 +196,6 @@ impl Vault {
                 message: message.into(),
             });
         }
-        let entries = audit::entries(&self.conn)?;
-        let chain = audit::verify(&entries, &self.k_audit, state_ok);
         if !chain.ok {
             problems.push(Problem {
                 id: None,
@@ -166,6 +209,7 @@ impl Vault {
             ok: problems.is_empty(),
             documents_checked: checked,
             bytes_checked: bytes,
+            trashed: trashed.len() as u64,
             problems,
             audit: chain,
         })

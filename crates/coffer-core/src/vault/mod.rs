@@ -17,8 +17,9 @@
 //! written to `tmp/`, fsynced and renamed into `blobs/`, and only then does one
 //! transaction make the row live and update the manifest and audit log. A crash
 //! before that commit leaves a pending row, whose blob (if any) the next open
-//! removes; a crash after it leaves a complete document. `rm` is the mirror
-//! image (`deleting` row, unlink, delete row).
+//! removes; a crash after it leaves a complete document. A purge is the
+//! mirror image (`deleting` row, unlink, delete row); moving to the trash and
+//! back is one transaction on the row's sealed metadata (see `trash.rs`).
 
 use crate::audit::{self, Event};
 use crate::blob;
@@ -206,6 +207,8 @@ pub struct VerifyReport {
     pub documents_checked: u64,
     /// Plaintext bytes authenticated.
     pub bytes_checked: u64,
+    /// Documents in the trash (checked like the others).
+    pub trashed: u64,
     /// Each problem found.
     pub problems: Vec<Problem>,
     /// The audit chain's status.
@@ -366,7 +369,10 @@ mod integrity;
 mod open;
 mod read;
 mod rekey;
+mod trash;
 mod write;
+
+pub use trash::{TrashedInfo, MAX_TRASH_RETENTION_DAYS};
 
 impl Vault {
     fn assemble(

@@ -490,6 +490,17 @@ impl Vault {
                 return Self::open_with(dir, unlocker, event);
             }
         }
+        // The trash's automatic purge, only where the vault can be written
+        // (never on an index that failed its check, or one older than this
+        // machine saw) and no key rotation is unfinished. A failure is left
+        // for the next unlock: it never locks the owner out.
+        if v.integrity.is_none() && v.older.is_none() && v.pending.is_none() {
+            match v.purge_expired(crate::faults::now_ms(dir)) {
+                Ok(0) => {}
+                Ok(n) => info!(count = n, "purged documents past the trash's retention"),
+                Err(e) => warn!(code = e.code(), "the trash could not be purged"),
+            }
+        }
         Ok(v)
     }
 }

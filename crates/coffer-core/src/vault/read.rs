@@ -24,8 +24,10 @@ impl Vault {
         })
     }
 
-    /// Finds the live document whose id is `s` or starts with `s` (at least 6
-    /// hex digits).
+    /// Finds the document whose id is `s` or starts with `s` (at least 6
+    /// hex digits), in the trash or not: reading one in the trash then
+    /// fails with [`Error::InTrash`], which says more than "not found", and
+    /// `restore` finds it the same way.
     pub fn resolve(&self, s: &str) -> Result<DocumentId> {
         self.readable()?;
         let s = s.trim().to_ascii_lowercase();
@@ -82,9 +84,28 @@ impl Vault {
         Ok((r, m))
     }
 
-    /// One document's listing.
+    /// [`Vault::checked_row_in`] for a document out of the trash:
+    /// [`Error::InTrash`] for one in it (reads, exports and edits refuse it).
+    pub(super) fn checked_live_row_in(
+        &self,
+        conn: &Connection,
+        id: &DocumentId,
+    ) -> Result<(DocRow, Metadata)> {
+        let (r, m) = self.checked_row_in(conn, id)?;
+        if m.trashed_ms.is_some() {
+            return Err(Error::InTrash(id.to_string()));
+        }
+        Ok((r, m))
+    }
+
+    pub(super) fn checked_live_row(&self, id: &DocumentId) -> Result<(DocRow, Metadata)> {
+        self.checked_live_row_in(&self.conn, id)
+    }
+
+    /// One document's listing; [`Error::InTrash`] for a document in the
+    /// trash (see [`Vault::trash_list`]).
     pub fn info(&self, id: &DocumentId) -> Result<DocumentInfo> {
-        let (r, m) = self.checked_row(id)?;
+        let (r, m) = self.checked_live_row(id)?;
         Ok(DocumentInfo::from_meta(&id.0, r.size, m))
     }
 
@@ -144,7 +165,7 @@ impl Vault {
         progress: &mut dyn FnMut(u64),
     ) -> Result<DocumentInfo> {
         self.writable()?;
-        let (r, m) = self.checked_row(id)?;
+        let (r, m) = self.checked_live_row(id)?;
         let (parent, name) = fsutil::split(out)
             .map_err(|_| Error::Invalid("the destination needs a file name in UTF-8".into()))?;
         let dir = Dir::open(&parent).map_err(Error::io("opening the destination folder"))?;
@@ -200,7 +221,7 @@ impl Vault {
         }
     }
 
-    /// Writes every document into `dir` under its stored name, never
+    /// Writes every document (out of the trash) into `dir` under its stored name, never
     /// replacing anything. The name is the stored one where the folder's file
     /// system takes it, but for a leading dot (`_` is put before it: an export
     /// plants no hidden file) and a name a forged index made unsafe
@@ -223,6 +244,8 @@ impl Vault {
             let id = DocumentId(id);
             match self.export_one_into(&id, &dir, progress) {
                 Ok(done) => report.exported.push(done),
+                // The trash is not exported.
+                Err(Error::InTrash(_)) => {}
                 Err(e @ (Error::DiskFull(_) | Error::IndexTampered(_))) => return Err(e),
                 Err(e) => report.failed.push((id, e.public())),
             }
@@ -248,7 +271,7 @@ impl Vault {
         dir: &Dir,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Exported> {
-        let (r, m) = self.checked_row(id)?;
+        let (r, m) = self.checked_live_row(id)?;
         let mut tmp = TempFile::create_in(dir).map_err(Error::io("creating an exported file"))?;
         self.decrypt_into(id, &r, tmp.file(), progress)?;
         tmp.sync().map_err(Error::io("flushing an exported file"))?;

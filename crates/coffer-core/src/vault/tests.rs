@@ -892,7 +892,7 @@ fn a_schema1_record_is_upgraded_once_and_never_accepted_again() {
     assert!(v.integrity_problem().is_none());
     assert_eq!(v.header.generation, gen_before + 1);
     let st = index::state(&v.conn).unwrap().unwrap();
-    assert_eq!((st.version, st.header_generation), (2, gen_before + 1));
+    assert_eq!((st.version, st.header_generation), (3, gen_before + 1));
     let (entries, status) = v.audit_log().unwrap();
     assert!(status.ok, "{status:?}");
     assert!(entries.iter().any(|e| e.event == "upgrade"));
@@ -988,4 +988,450 @@ fn an_import_stopped_between_files_keeps_what_it_read_and_nothing_else() {
     assert_eq!(fs::read_dir(t.path().join("v/tmp")).unwrap().count(), 0);
     let rep = v.verify(&mut |_| {}).unwrap();
     assert!(rep.ok, "{:?}", rep.problems);
+}
+
+// ----- the trash ---------------------------------------------------------------
+
+const DAY: i64 = 86_400_000;
+
+fn events(v: &Vault) -> Vec<(String, String)> {
+    v.audit_log()
+        .unwrap()
+        .0
+        .into_iter()
+        .map(|e| (e.event, e.detail))
+        .collect()
+}
+
+fn assert_ok(v: &Vault) -> VerifyReport {
+    let r = v.verify(&mut |_| {}).unwrap();
+    assert!(r.ok, "{:?}", r.problems);
+    r
+}
+
+#[test]
+fn a_document_in_the_trash_leaves_listings_and_refuses_reads_until_restored() {
+    let (t, v, _) = new_vault();
+    let a = add(&v, "lease.pdf", b"terms");
+    let b = add(&v, "scan.png", b"pixels");
+    let before = crate::time::now_ms();
+    let d = v.trash(&a).unwrap();
+    assert_eq!(d.name, "lease.pdf");
+    // Out of every listing and search, the catalog's pages included.
+    let names: Vec<_> = v.list(None).unwrap().into_iter().map(|d| d.name).collect();
+    assert_eq!(names, ["scan.png"]);
+    assert!(v.list(Some("lease")).unwrap().is_empty());
+    let c = v.catalog().unwrap();
+    assert_eq!(
+        c.page("", crate::catalog::Sort::Name, false, 0, 100)
+            .docs
+            .len(),
+        1
+    );
+    // Still found by id, refused with its own code.
+    assert_eq!(v.resolve(&a.to_string()[..8]).unwrap(), a);
+    assert_eq!(v.info(&a).unwrap_err().code(), "in_trash");
+    let out = t.path().join("out.pdf");
+    let e = v.export_to(&a, &out, false, &mut |_| {}).unwrap_err();
+    assert_eq!(e.code(), "in_trash");
+    assert!(!out.exists());
+    assert_eq!(
+        v.edit(&a, Some("x.pdf"), None).unwrap_err().code(),
+        "in_trash"
+    );
+    assert_eq!(v.trash(&a).unwrap_err().code(), "in_trash");
+    assert_eq!(v.restore(&b).unwrap_err().code(), "not_in_trash");
+    // export --all leaves it out and reports no failure.
+    let rep = v.export_all(&t.path().join("all"), &mut |_| {}).unwrap();
+    assert_eq!(rep.exported.len(), 1);
+    assert!(rep.failed.is_empty());
+    assert!(!t.path().join("all/lease.pdf").exists());
+    // Listed in the trash, with when it goes.
+    let l = v.trash_list().unwrap();
+    assert_eq!(l.len(), 1);
+    assert_eq!(l[0].info.id, a);
+    assert!(l[0].trashed_ms >= before);
+    assert_eq!(l[0].purge_at_ms, Some(l[0].trashed_ms + 30 * DAY));
+    // Still encrypted, still in the manifest, still verified.
+    assert!(v.blob_path(&a).exists());
+    let r = assert_ok(&v);
+    assert_eq!((r.documents_checked, r.trashed), (2, 1));
+    // Back, intact.
+    assert_eq!(v.restore(&a).unwrap().name, "lease.pdf");
+    assert_eq!(read(&v, &a).unwrap(), b"terms");
+    assert_eq!(v.list(None).unwrap().len(), 2);
+    assert!(v.trash_list().unwrap().is_empty());
+    assert_eq!(assert_ok(&v).trashed, 0);
+    let moves: Vec<_> = events(&v)
+        .into_iter()
+        .filter(|(e, _)| e == "trash" || e == "restore")
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            ("trash".into(), format!("id={a}")),
+            ("restore".into(), format!("id={a}"))
+        ]
+    );
+}
+
+#[test]
+fn purge_and_empty_trash_remove_blob_row_and_manifest_entry_with_audit() {
+    let (_t, v, _) = new_vault();
+    let ids: Vec<_> = (0..4)
+        .map(|i| add(&v, &format!("d{i}.txt"), b"x"))
+        .collect();
+    // rm --now of a live document.
+    v.purge(&ids[0]).unwrap();
+    assert!(!v.blob_path(&ids[0]).exists());
+    // Purge of a document in the trash.
+    v.trash(&ids[1]).unwrap();
+    v.purge(&ids[1]).unwrap();
+    assert!(v.trash_list().unwrap().is_empty());
+    assert_ok(&v);
+    // Emptying takes the trash and nothing else.
+    v.trash(&ids[2]).unwrap();
+    assert_eq!(v.empty_trash().unwrap(), 1);
+    assert!(!v.blob_path(&ids[2]).exists());
+    assert_eq!(read(&v, &ids[3]).unwrap(), b"x");
+    assert_eq!(v.empty_trash().unwrap(), 0);
+    let ev = events(&v);
+    let n = ev.len();
+    assert_eq!(ev[n - 2], ("empty_trash".into(), "count=1".into()));
+    assert_eq!(ev[n - 1], ("delete".into(), format!("id={}", ids[2])));
+    assert_eq!(
+        index::checked_state(&v.conn, &v.k_manifest, &v.header.vault_id)
+            .unwrap()
+            .trash_count,
+        0
+    );
+    let r = assert_ok(&v);
+    assert_eq!((r.documents_checked, r.trashed), (1, 0));
+}
+
+#[test]
+fn the_trash_purges_after_its_retention_and_never_with_retention_zero() {
+    let (_t, v, _) = new_vault();
+    let a = add(&v, "a.txt", b"a");
+    let keep = add(&v, "keep.txt", b"k");
+    v.trash(&a).unwrap();
+    let at = v.trash_list().unwrap()[0].trashed_ms;
+    assert_eq!(v.trash_retention().unwrap(), 30);
+    assert_eq!(v.purge_expired(at + 30 * DAY - 1).unwrap(), 0);
+    v.set_trash_retention(0).unwrap();
+    assert_eq!(v.trash_list().unwrap()[0].purge_at_ms, None);
+    assert_eq!(v.purge_expired(at + 3650 * DAY).unwrap(), 0);
+    v.set_trash_retention(2).unwrap();
+    assert_eq!(v.trash_list().unwrap()[0].purge_at_ms, Some(at + 2 * DAY));
+    assert_eq!(v.purge_expired(at + 2 * DAY).unwrap(), 1);
+    assert!(!v.blob_path(&a).exists());
+    assert_eq!(read(&v, &keep).unwrap(), b"k");
+    let ev = events(&v);
+    let n = ev.len();
+    assert_eq!(ev[n - 2], ("trash_expired".into(), "count=1;days=2".into()));
+    assert_eq!(ev[n - 1], ("delete".into(), format!("id={a}")));
+    assert!(ev.contains(&("trash_retention".into(), "days=0".into())));
+    assert_eq!(
+        v.set_trash_retention(MAX_TRASH_RETENTION_DAYS + 1)
+            .unwrap_err()
+            .code(),
+        "invalid_input"
+    );
+    // Setting the current value writes nothing.
+    let before = ev.len();
+    v.set_trash_retention(2).unwrap();
+    assert_eq!(events(&v).len(), before);
+    assert_ok(&v);
+}
+
+#[test]
+fn an_unlock_purges_expired_documents_unless_the_index_fails_its_check() {
+    let (t, v, _) = new_vault();
+    let dir = t.path().join("v");
+    let a = add(&v, "a.txt", b"a");
+    let b = add(&v, "b.txt", b"b");
+    v.trash(&a).unwrap();
+    drop(v);
+    // 29 days later: kept.
+    crate::faults::Clock::advance(&dir, 29 * DAY);
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert_eq!(v.trash_list().unwrap().len(), 1);
+    v.trash(&b).unwrap();
+    // A forged record (any byte the MAC covers): the unlock purges nothing.
+    let st = index::state(&v.conn).unwrap().unwrap();
+    v.conn
+        .execute("UPDATE vault_state SET doc_count = 7", [])
+        .unwrap();
+    drop(v);
+    crate::faults::Clock::advance(&dir, 61 * DAY);
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(v.integrity_problem().is_some());
+    assert!(v.blob_path(&a).exists() && v.blob_path(&b).exists());
+    assert_eq!(index::live_ids(&v.conn).unwrap().len(), 2);
+    v.conn
+        .execute(
+            "UPDATE vault_state SET doc_count = ?1",
+            [st.doc_count as i64],
+        )
+        .unwrap();
+    drop(v);
+    // Checked again: both expired, both purged, audited.
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(v.integrity_problem().is_none());
+    assert!(!v.blob_path(&a).exists() && !v.blob_path(&b).exists());
+    assert!(events(&v).contains(&("trash_expired".into(), "count=2;days=30".into())));
+    assert_ok(&v);
+}
+
+#[test]
+fn a_forged_retention_or_trash_count_fails_the_record_and_purges_nothing() {
+    let (t, v, _) = new_vault();
+    let dir = t.path().join("v");
+    let a = add(&v, "a.txt", b"a");
+    v.trash(&a).unwrap();
+    drop(v);
+    crate::faults::Clock::advance(&dir, 2 * DAY);
+    for forge in [
+        "UPDATE vault_state SET trash_retention_days = 1",
+        "UPDATE vault_state SET trash_count = 0",
+        // A record relabelled as from before the trash (whose retention is
+        // the default, unsigned): its MAC is under the other label.
+        "UPDATE vault_state SET version = 2",
+    ] {
+        let c = rusqlite::Connection::open(dir.join(INDEX_FILE)).unwrap();
+        let saved: (i64, i64, i64) = c
+            .query_row(
+                "SELECT trash_retention_days, trash_count, version FROM vault_state",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        c.execute(forge, []).unwrap();
+        drop(c);
+        let v = Vault::unlock(&dir, &pw()).unwrap();
+        assert!(v.integrity_problem().is_some(), "{forge}");
+        assert!(v.blob_path(&a).exists(), "{forge}: nothing purged");
+        assert!(codes(&v).contains(&"index_tampered"), "{forge}");
+        assert_eq!(v.empty_trash().unwrap_err().code(), "index_tampered");
+        assert_eq!(
+            v.set_trash_retention(5).unwrap_err().code(),
+            "index_tampered"
+        );
+        drop(v);
+        let c = rusqlite::Connection::open(dir.join(INDEX_FILE)).unwrap();
+        c.execute(
+            "UPDATE vault_state SET trash_retention_days = ?1, trash_count = ?2, version = ?3",
+            [saved.0, saved.1, saved.2],
+        )
+        .unwrap();
+    }
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(v.integrity_problem().is_none());
+    assert_eq!(v.trash_list().unwrap().len(), 1);
+}
+
+/// A record written before the trash (version 2) reads as the default
+/// retention whatever its column says, and is re-signed as version 3.
+#[test]
+fn a_record_from_before_the_trash_reads_the_default_retention() {
+    let (t, v, _) = new_vault();
+    let dir = t.path().join("v");
+    add(&v, "a.txt", b"a");
+    let mut st = index::state(&v.conn).unwrap().unwrap();
+    st.version = 2;
+    st.mac = st.compute_mac(&v.k_manifest, &v.header.vault_id);
+    v.conn
+        .execute(
+            "UPDATE vault_state SET version = 2, mac = ?1, trash_retention_days = 1",
+            [&st.mac[..]],
+        )
+        .unwrap();
+    drop(v);
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(v.integrity_problem().is_none());
+    assert_eq!(v.trash_retention().unwrap(), 30);
+    assert_eq!(index::state(&v.conn).unwrap().unwrap().version, 3);
+}
+
+/// The sealed metadata and entry MAC of the row of `id`, as stored now.
+fn row_of(v: &Vault, id: &DocumentId) -> (Vec<u8>, Vec<u8>) {
+    v.conn
+        .query_row(
+            "SELECT meta, entry_mac FROM documents WHERE id = ?1",
+            [&id.0[..]],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+}
+
+fn put_row(v: &Vault, id: &DocumentId, row: &(Vec<u8>, Vec<u8>)) {
+    v.conn
+        .execute(
+            "UPDATE documents SET meta = ?2, entry_mac = ?3 WHERE id = ?1",
+            rusqlite::params![&id.0[..], &row.0, &row.1],
+        )
+        .unwrap();
+}
+
+/// An attacker who kept the row of a document from before it went to the
+/// trash puts it back (to bring it back unnoticed), or the row from when it
+/// was in the trash after a restore (to have it purged): both are old rows,
+/// refused by the manifest.
+#[test]
+fn an_old_row_from_before_trash_or_restore_is_detected() {
+    let (t, v, _) = new_vault();
+    let dir = t.path().join("v");
+    let a = add(&v, "a.txt", b"a");
+    add(&v, "b.txt", b"b");
+    let live = row_of(&v, &a);
+    v.trash(&a).unwrap();
+    let trashed = row_of(&v, &a);
+    put_row(&v, &a, &live);
+    assert!(codes(&v).contains(&"manifest_mismatch"));
+    drop(v);
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(v.integrity_problem().is_some());
+    assert_eq!(v.list(None).unwrap_err().code(), "index_tampered");
+    put_row(&v, &a, &trashed);
+    drop(v);
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(v.integrity_problem().is_none());
+    v.restore(&a).unwrap();
+    put_row(&v, &a, &trashed);
+    drop(v);
+    crate::faults::Clock::advance(&dir, 31 * DAY);
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(v.integrity_problem().is_some());
+    assert!(
+        v.blob_path(&a).exists(),
+        "an old trashed row purges nothing"
+    );
+    // The flag itself cannot be set without the key: any change to the
+    // sealed metadata fails it.
+    let mut forged = row_of(&v, &a);
+    let last = forged.0.len() - 1;
+    forged.0[last] ^= 1;
+    put_row(&v, &a, &forged);
+    assert!(codes(&v).contains(&"corrupt"));
+}
+
+/// Someone holding the keys (or a bug) puts a document in the trash with
+/// every MAC right but no `trash` in the audit log: `verify` says so.
+#[test]
+fn verify_reports_a_document_in_the_trash_that_the_log_does_not_explain() {
+    let (_t, v, _) = new_vault();
+    let a = add(&v, "a.txt", b"a");
+    v.write(|tx, st, v| {
+        let (old, mut m) = v.checked_row_in(tx, &a)?;
+        m.trashed_ms = Some(crate::time::now_ms());
+        let mut row = DocRow {
+            meta: v.sealer.seal(&a.0, &m),
+            ..old.clone()
+        };
+        row.entry_mac = row.compute_mac(&v.k_manifest);
+        index::replace_meta(tx, &row, &old.entry_mac)?;
+        st.toggle(&v.folder, &old.entry_mac);
+        st.toggle(&v.folder, &row.entry_mac);
+        Ok(())
+    })
+    .unwrap();
+    let c = codes(&v);
+    assert!(
+        c.contains(&"trash_unrecorded") && c.contains(&"trash_mismatch"),
+        "{c:?}"
+    );
+}
+
+/// A purge of the trash that dies after its transaction (rows deleting,
+/// `delete` entries written, blobs still there) is finished at the next
+/// unlock; one that dies before it changes nothing.
+#[test]
+fn an_emptying_of_the_trash_that_dies_at_either_side_of_its_commit_is_whole() {
+    let (t, v, _) = new_vault();
+    let dir = t.path().join("v");
+    let ids: Vec<_> = (0..3)
+        .map(|i| add(&v, &format!("d{i}.txt"), b"x"))
+        .collect();
+    v.trash(&ids[0]).unwrap();
+    v.trash(&ids[1]).unwrap();
+    drop(v);
+    for (seam, gone) in [("remove:before-tx", false), ("remove:after-tx", true)] {
+        crate::faults::Crash::at(seam, &dir);
+        let d = dir.clone();
+        let died = std::thread::spawn(move || {
+            let v = Vault::unlock(&d, &pw()).unwrap();
+            v.empty_trash().map(drop)
+        })
+        .join();
+        assert!(died.is_err(), "{seam}: the crash was injected");
+        let v = Vault::unlock(&dir, &pw()).unwrap();
+        for id in &ids[..2] {
+            assert_eq!(v.blob_path(id).exists(), !gone, "{seam}");
+        }
+        assert_eq!(v.trash_list().unwrap().len(), if gone { 0 } else { 2 });
+        assert_eq!(
+            index::all_ids(&v.conn).unwrap().len(),
+            if gone { 1 } else { 3 }
+        );
+        assert_eq!(read(&v, &ids[2]).unwrap(), b"x");
+        assert_ok(&v);
+    }
+    // A move to the trash that dies before its transaction changed nothing.
+    crate::faults::Crash::at("trash:before-tx", &dir);
+    let (d, id) = (dir.clone(), ids[2]);
+    let died = std::thread::spawn(move || {
+        let v = Vault::unlock(&d, &pw()).unwrap();
+        v.trash(&id).map(drop)
+    })
+    .join();
+    assert!(died.is_err());
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert_eq!(v.list(None).unwrap().len(), 1);
+    assert_ok(&v);
+}
+
+/// A restore that lands while the trash is being emptied keeps its
+/// document: the purge re-reads each row in its transaction.
+#[test]
+fn restore_racing_empty_trash_keeps_the_restored_document() {
+    let (_t, dir, id) = two_handles();
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    v.trash(&id).unwrap();
+    let pause = crate::faults::Pause::at("remove:before-tx", &dir);
+    let d = dir.clone();
+    let emptier = std::thread::spawn(move || {
+        let v = Vault::unlock(&d, &pw()).unwrap();
+        v.empty_trash().map_err(|e| e.code())
+    });
+    pause.wait_reached();
+    v.restore(&id).unwrap();
+    pause.release();
+    assert_eq!(emptier.join().unwrap(), Ok(0));
+    assert_eq!(read(&v, &id).unwrap(), b"shared");
+    assert_ok(&v);
+}
+
+/// A key rotation re-encrypts documents in the trash too and keeps them
+/// there; a blob never holds the trash state, so `repair` brings a
+/// document in the trash back as a live one (documented).
+#[test]
+fn rekey_keeps_the_trash_and_repair_restores_it() {
+    let (t, v, _) = new_vault();
+    let dir = t.path().join("v");
+    let a = add(&v, "a.txt", b"alpha");
+    v.trash(&a).unwrap();
+    drop(v);
+    let mut v = Vault::unlock(&dir, &pw()).unwrap();
+    v.rekey(&pw(), &mut |_| {}).unwrap();
+    assert_eq!(v.trash_list().unwrap().len(), 1);
+    assert_eq!(assert_ok(&v).trashed, 1);
+    drop(v);
+    fs::remove_file(dir.join(INDEX_FILE)).unwrap();
+    let _ = fs::remove_file(dir.join("index.sqlite-wal"));
+    let _ = fs::remove_file(dir.join("index.sqlite-shm"));
+    Vault::repair(&dir, &Unlocker::Passphrase(&pw()), &mut |_| {}).unwrap();
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert_eq!(v.list(None).unwrap().len(), 1);
+    assert_eq!(read(&v, &a).unwrap(), b"alpha");
+    assert_ok(&v);
 }

@@ -481,6 +481,7 @@ impl Vault {
             name,
             tags,
             added_ms: crate::time::now_ms(),
+            trashed_ms: None,
         };
         let mut blob =
             TempFile::create_in(&self.dirs.tmp).map_err(Error::io("creating a temporary blob"))?;
@@ -727,7 +728,7 @@ impl Vault {
         // An edit that changes nothing writes nothing and is not audited
         // (a script repeating a rename cannot fill the log). Read outside
         // the transaction: a concurrent change orders after this no-op.
-        let (r, current) = self.checked_row(id)?;
+        let (r, current) = self.checked_live_row(id)?;
         let unchanged = name.is_none_or(|n| n == current.name)
             && tags.is_none_or(|t| meta::normalize_tags(t) == current.tags);
         if unchanged {
@@ -737,7 +738,7 @@ impl Vault {
         // The row is read and checked inside the transaction, so a
         // concurrent edit or removal is seen, never overwritten.
         let info = self.write(|tx, st, v| {
-            let (old, mut m) = v.checked_row_in(tx, id)?;
+            let (old, mut m) = v.checked_live_row_in(tx, id)?;
             if let Some(n) = name {
                 m.name = n.to_owned();
                 m.media_type = meta::guess_media_type(n).into();
@@ -763,38 +764,5 @@ impl Vault {
         })?;
         info!("document edited");
         Ok(info)
-    }
-
-    /// Removes a document: its row, its blob, and its place in the manifest.
-    #[instrument(skip_all, fields(id = %id))]
-    pub fn remove(&self, id: &DocumentId) -> Result<()> {
-        // The blob must be a file Coffer can remove before the row changes:
-        // a planted entry is refused with nothing changed.
-        let h = crypto::hex(&id.0);
-        if let Some(shard) = self.dirs.blobs.subdir(&h[..2])? {
-            shard.check_file(&h, u64::MAX)?;
-        }
-        crate::faults::point("remove:before-tx", self.dir());
-        self.write(|tx, st, v| {
-            // Read and checked inside the transaction: of two racing
-            // removals, the second finds no live row.
-            let (r, _) = v.checked_row_in(tx, id)?;
-            index::set_state(tx, &id.0, index::DELETING)?;
-            st.toggle(&v.folder, &r.entry_mac);
-            st.doc_count = st.doc_count.saturating_sub(1);
-            audit::append(tx, &v.k_audit, st, Event::Delete, &format!("id={id}"))
-        })?;
-        if let Some(shard) = self.dirs.blobs.subdir(&h[..2])? {
-            // Only a regular file is removed; anything else is refused.
-            if shard.check_file(&h, u64::MAX)? {
-                shard
-                    .remove_file(&h)
-                    .map_err(Error::io("removing a blob"))?;
-            }
-            shard.sync().map_err(Error::io("flushing a blob folder"))?;
-        }
-        index::delete_row(&self.conn, &id.0)?;
-        info!("document removed");
-        Ok(())
     }
 }
