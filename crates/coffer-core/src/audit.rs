@@ -57,6 +57,9 @@ pub enum Event {
     /// A passphrase check on an unlocked vault failed (before a change of
     /// passphrase or of the auto-lock delay).
     FailedCheck,
+    /// A document was written out encrypted for others as an age file
+    /// (`id=… to=x25519 count=N` or `id=… to=passphrase`: never the keys).
+    Share,
 }
 
 impl Event {
@@ -79,6 +82,7 @@ impl Event {
             Event::Rekey => "rekey",
             Event::Upgrade => "upgrade",
             Event::FailedCheck => "failed_check",
+            Event::Share => "share",
         }
     }
 }

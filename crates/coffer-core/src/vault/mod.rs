@@ -366,6 +366,7 @@ mod integrity;
 mod open;
 mod read;
 mod rekey;
+mod share;
 mod write;
 
 impl Vault {
