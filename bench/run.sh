@@ -104,6 +104,7 @@ for run in $(seq "$RUNS"); do
   T[age_d]+="$(t age -d -i age.key -o out.bin big.age) "; rm -f out.bin
   T[age_d0]+="$(t age -d -i age.key -o out.bin empty.age) "; rm -f out.bin
   T[age_d_sync]+="$(t sh -c "age -d -i age.key -o out.bin big.age && sync out.bin") "; rm -f out.bin
+  T[share]+="$(t C v share "$id" --to "$AGE_PUB" --out shared.age) "; rm -f shared.age
   C v rm "$id" >/dev/null; C v rm "$id0" >/dev/null
 done
 declare -A M
@@ -117,6 +118,7 @@ echo "age -e + sync of output  $(ms "${M[age_e_sync]}")"
 echo "coffer get (net)         $(ms $get_net)   [get $(ms "${M[get]}") - get of an empty document $(ms "${M[get0]}")]  (includes fsync)"
 echo "age -d                   $(ms "${M[age_d]}")   (no fsync; age -d of an empty file: $(ms "${M[age_d0]}"))"
 echo "age -d + sync of output  $(ms "${M[age_d_sync]}")"
+echo "coffer share            $(ms "${M[share]}")   (decrypt + age -e + fsync, one unlock included)"
 echo "RATIO add/dd             $(ratio $add_net "${M[dd]}")   (target <= 1.10)"
 echo "RATIO add/age-e          $(ratio $add_net "${M[age_e]}")   (target < 1; with age's output synced too: $(ratio $add_net "${M[age_e_sync]}"))"
 echo "RATIO get/age-d          $(ratio $get_net "${M[age_d]}")   (with age's output synced too: $(ratio $get_net "${M[age_d_sync]}"))"
@@ -127,6 +129,13 @@ r_small=$(rss small.bin); r_big=$(rss big.bin)
 echo "coffer add 64 KiB file   $r_small"
 echo "coffer add ${MIB} MiB file  $r_big"
 echo "RSS growth               $(( (r_big - r_small) )) KiB   (target <= 8192)"
+C v add small.bin >/dev/null
+sid=$(C v ls small.bin | head -1 | cut -f1); bid=$(C v ls big.bin | head -1 | cut -f1)
+srss() { /usr/bin/time -f %M "$B" --vault v --passphrase-file pass share "$1" --to "$AGE_PUB" --out shared.age 2>&1 >/dev/null | tail -1; rm -f shared.age; }
+s_small=$(srss "$sid"); s_big=$(srss "$bid")
+echo "coffer share 64 KiB      $s_small"
+echo "coffer share ${MIB} MiB     $s_big"
+echo "share RSS growth         $(( (s_big - s_small) )) KiB   (target <= 8192)"
 rm -rf v
 
 fi

@@ -21,7 +21,7 @@ step "dependencies"
 # strace to kill `coffer` at chosen system calls (tests/kill_points.rs),
 # tmux and `script` (bsdutils) to run `coffer` at a terminal
 # (tests/shell.rs, tests/human.rs).
-apt_pkgs=(gcc libc6-dev make pkg-config libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver strace tmux bsdutils)
+apt_pkgs=(gcc libc6-dev make pkg-config libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver strace tmux bsdutils age time)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -76,6 +76,35 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Write a document as a standard age file for others: for each
+    /// --to RECIPIENT (an age X25519 public key, age1…, at most 20), or for
+    /// a passphrase (--passphrase); `age -d` opens it
+    ///
+    /// The share passphrase comes from --share-passphrase-file (its first
+    /// line), else the terminal (asked twice, no echo), else the next line of
+    /// standard input; at least 8 characters, and not the vault's. The file
+    /// is written as `get --out` writes (never through a symbolic link, never
+    /// replacing a file without --force) and the audit log records `share`
+    /// with the id and the number of recipients, never who they are.
+    Share {
+        /// Document id (or a unique prefix of at least 6 hex digits)
+        id: String,
+        /// An age public key (age1…) to encrypt to (repeatable)
+        #[arg(long = "to", value_name = "RECIPIENT", conflicts_with_all = ["passphrase", "share_passphrase_file"])]
+        to: Vec<String>,
+        /// Encrypt with a passphrase instead (age's scrypt recipient)
+        #[arg(long)]
+        passphrase: bool,
+        /// Read the share passphrase from the first line of FILE (implies --passphrase)
+        #[arg(long, value_name = "FILE")]
+        share_passphrase_file: Option<PathBuf>,
+        /// Destination file (FILE.age)
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+        /// Replace PATH if it exists
+        #[arg(long)]
+        force: bool,
+    },
     /// Write every document into DIR under its stored name, never overwriting
     Export {
         /// Export every document (required: there is no partial export yet)
@@ -170,7 +199,7 @@ pub enum Command {
         json: bool,
     },
     /// Unlock once, then run commands read line by line (add, ls, get,
-    /// export, rename, tag, rm, trash, verify, log; help; lock, exit or quit
+    /// share, export, rename, tag, rm, trash, verify, log; help; lock, exit or quit
     /// to end)
     ///
     /// Each command prints what it prints on its own; a failed one prints its

@@ -10,6 +10,7 @@ macro_rules! unlocked_commands {
         Command::Add { .. }
             | Command::Ls { .. }
             | Command::Get { .. }
+            | Command::Share { .. }
             | Command::Export { .. }
             | Command::Rename { .. }
             | Command::Tag { .. }
@@ -30,6 +31,7 @@ use clap::Parser;
 use cli::{Cli, Command, SortBy, TrashAction};
 use coffer_core::header::Unlocker;
 use coffer_core::kdf::KdfParams;
+use coffer_core::share::{Recipients, ShareTo};
 use coffer_core::{AddEvent, AddOptions, Error, Vault};
 use indicatif::{ProgressBar, ProgressStyle};
 use secrets::Secrets;
@@ -269,7 +271,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         }
         unlocked_commands!() => {
             let mut vault = unlock(&dir, &mut secrets)?;
-            let res = run_unlocked(&mut vault, cli.command);
+            let res = run_unlocked(&mut vault, cli.command, &mut secrets);
             // A check that found problems has done its work: the vault
             // locks as after a success. Any other error drops the vault
             // (its keys are wiped) without writing to it.
@@ -290,7 +292,11 @@ fn run(cli: Cli) -> Result<(), CliError> {
 /// Runs one of the commands that work in an unlocked vault, as `coffer CMD`
 /// and as a line of `coffer shell`: the same output and the same errors.
 /// Never locks: the caller does.
-pub(crate) fn run_unlocked(vault: &mut Vault, command: Command) -> Result<(), CliError> {
+pub(crate) fn run_unlocked(
+    vault: &mut Vault,
+    command: Command,
+    secrets: &mut Secrets,
+) -> Result<(), CliError> {
     match command {
         Command::Add { files, name, tags } => {
             let pb = bar(|| {
@@ -364,6 +370,29 @@ pub(crate) fn run_unlocked(vault: &mut Vault, command: Command) -> Result<(), Cl
             let id = vault.resolve(&id)?;
             let pb = bar(|| vault.info(&id).map_or(0, |d| d.size));
             let res = vault.export_to(&id, &out, force, &mut |n| pb.inc(n));
+            pb.finish_and_clear();
+            res?;
+        }
+        Command::Share {
+            id,
+            to,
+            passphrase,
+            share_passphrase_file,
+            out,
+            force,
+        } => {
+            let id = vault.resolve(&id)?;
+            let to = if passphrase || share_passphrase_file.is_some() {
+                ShareTo::Passphrase(secrets.share_passphrase(share_passphrase_file.as_deref())?)
+            } else if to.is_empty() {
+                return Err(CliError::Usage(
+                    "give --to RECIPIENT (an age1… public key, repeatable) or --passphrase".into(),
+                ));
+            } else {
+                ShareTo::Recipients(Recipients::parse(&to).map_err(Error::from)?)
+            };
+            let pb = bar(|| vault.info(&id).map_or(0, |d| d.size));
+            let res = vault.share_to(&id, &to, &out, force, &mut |n| pb.inc(n));
             pb.finish_and_clear();
             res?;
         }

@@ -13,6 +13,10 @@ pub struct Secrets {
     passphrase_file: Option<PathBuf>,
     /// Lines of standard input not yet used, read once when first needed.
     stdin_lines: Option<Vec<Zeroizing<String>>>,
+    /// Whether secrets may come from the terminal or standard input: not in
+    /// `coffer shell`, whose reader thread owns standard input (a secret
+    /// typed there could be read as a command line).
+    interactive: bool,
 }
 
 fn read_first_line(path: &Path) -> Result<Zeroizing<String>, CliError> {
@@ -32,6 +36,16 @@ impl Secrets {
         Secrets {
             passphrase_file,
             stdin_lines: None,
+            interactive: true,
+        }
+    }
+
+    /// For the commands of `coffer shell`: secrets from files only.
+    pub fn files_only() -> Self {
+        Secrets {
+            passphrase_file: None,
+            stdin_lines: None,
+            interactive: false,
         }
     }
 
@@ -70,6 +84,11 @@ impl Secrets {
         if let Some(f) = file {
             return read_first_line(f);
         }
+        if !self.interactive {
+            return Err(CliError::Usage(
+                "in coffer shell a secret comes from a file (--share-passphrase-file FILE), never from the terminal or standard input".into(),
+            ));
+        }
         if std::io::stdin().is_terminal() {
             let a = Zeroizing::new(
                 rpassword::prompt_password(format!("{prompt}: "))
@@ -101,6 +120,16 @@ impl Secrets {
     /// the next line of standard input. Refused if too short.
     pub fn new_passphrase(&mut self, file: Option<&Path>) -> Result<Passphrase, CliError> {
         let s = self.ask(file, "New passphrase", true)?;
+        let p = Passphrase::new(s.to_string());
+        p.check_new()?;
+        Ok(p)
+    }
+
+    /// A passphrase for a share, from `file`, else the terminal (asked
+    /// twice, no echo), else the next line of standard input. Refused if too
+    /// short.
+    pub fn share_passphrase(&mut self, file: Option<&Path>) -> Result<Passphrase, CliError> {
+        let s = self.ask(file, "Share passphrase", true)?;
         let p = Passphrase::new(s.to_string());
         p.check_new()?;
         Ok(p)

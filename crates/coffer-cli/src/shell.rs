@@ -19,6 +19,8 @@ Commands (each as after `coffer`, with its options; `CMD --help` for more):
   add FILE... [--name NAME] [--tag TAG]   import files
   ls [QUERY] [--sort name|size|date] [--reverse] [--json]
   get ID --out PATH [--force]             write a document's plaintext
+  share ID --to age1... --out FILE.age    encrypt a document for others (age)
+  share ID --share-passphrase-file F --out FILE.age   ... or for a passphrase
   export --all DIR                        write every document into DIR
   rename ID NAME                          rename a document
   tag ID [--add TAG] [--remove TAG]       change a document's tags
@@ -229,7 +231,7 @@ fn run_line(vault: &mut coffer_core::Vault, line: &str) -> Step {
         return fail("--vault and --passphrase-file are given to `coffer shell` itself");
     }
     match cli.command {
-        c @ unlocked_commands!() => match run_unlocked(vault, c) {
+        c @ unlocked_commands!() => match run_unlocked(vault, c, &mut Secrets::files_only()) {
             Ok(()) => Step::Go(true),
             Err(e) => fail(&e.to_string()),
         },

@@ -97,7 +97,8 @@ fn bash_completes_commands_and_options() {
         String::from_utf8(o.stdout).unwrap().trim().to_owned()
     };
     assert_eq!(complete("coffer l", 1), "ls log");
-    assert_eq!(complete("coffer sh", 1), "shell");
+    assert_eq!(complete("coffer sh", 1), "share shell");
+    assert!(complete("coffer share x --t", 3).contains("--to"));
     assert!(complete("coffer ls --s", 2).contains("--sort"));
     assert_eq!(complete("coffer ls --sort s", 3), "size");
 }

@@ -182,7 +182,7 @@ fn weak_passphrases_and_existing_vaults_are_refused() {
 #[test]
 fn every_command_has_help() {
     for c in [
-        "init", "add", "ls", "get", "export", "rm", "trash", "passwd", "recover", "repair",
+        "init", "add", "ls", "get", "share", "export", "rm", "trash", "passwd", "recover", "repair",
         "verify", "log",
     ] {
         let o = std::process::Command::new(bin())

@@ -69,6 +69,9 @@ pub enum Event {
     /// A passphrase check on an unlocked vault failed (before a change of
     /// passphrase or of the auto-lock delay).
     FailedCheck,
+    /// A document was written out encrypted for others as an age file
+    /// (`id=… to=x25519 count=N` or `id=… to=passphrase`: never the keys).
+    Share,
 }
 
 impl Event {
@@ -96,6 +99,7 @@ impl Event {
             Event::EmptyTrash => "empty_trash",
             Event::TrashExpired => "trash_expired",
             Event::TrashRetention => "trash_retention",
+            Event::Share => "share",
         }
     }
 }

@@ -117,6 +117,14 @@ pub enum Error {
     /// Input arguments that fail validation.
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// A recipient of a share is refused (its position is named, never its
+    /// text); [`crate::share::RecipientError::code`] is the code.
+    #[error(transparent)]
+    Recipient(#[from] crate::share::RecipientError),
+    /// A share's passphrase is the vault's own: whoever receives the file
+    /// would learn the passphrase of the whole vault.
+    #[error("the share passphrase is this vault's passphrase; choose another one for the people you share with")]
+    SharePassphraseReused,
     /// Another process holds a lock this operation needs.
     #[error("the vault is in use by another process; try again when it has finished")]
     InUse,
@@ -174,6 +182,8 @@ impl Error {
             Error::InvalidName(_) => "invalid_name",
             Error::InvalidTag(_) => "invalid_tag",
             Error::Invalid(_) => "invalid_input",
+            Error::Recipient(e) => e.code(),
+            Error::SharePassphraseReused => "share_passphrase_reused",
             Error::InUse => "in_use",
             Error::DestinationExists => "destination_exists",
             Error::NameNotAccepted => "name_not_accepted",

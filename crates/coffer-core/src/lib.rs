@@ -15,6 +15,7 @@
 //! | [`seen`]     | this machine's record of the newest state of each vault      |
 //! | [`stream`]   | the chunked STREAM AEAD for document contents               |
 //! | [`blob`]     | one document's ciphertext file                              |
+//! | [`share`]    | one document shared as an age file: recipients, encryptor   |
 //! | [`catalog`]  | the decrypted catalog, searched in memory                   |
 //! | [`meta`]     | sealed document metadata (name, type, tags, time)           |
 //! | [`names`]    | what a document name may be, at input and at output          |
@@ -50,6 +51,7 @@ pub mod paths;
 pub mod recovery;
 pub mod secret;
 pub mod seen;
+pub mod share;
 pub mod stream;
 pub mod time;
 pub mod vault;

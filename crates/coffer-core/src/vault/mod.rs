@@ -370,6 +370,7 @@ mod open;
 mod read;
 mod rekey;
 mod trash;
+mod share;
 mod write;
 
 pub use trash::{TrashedInfo, MAX_TRASH_RETENTION_DAYS};

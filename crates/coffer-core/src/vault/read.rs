@@ -166,21 +166,7 @@ impl Vault {
     ) -> Result<DocumentInfo> {
         self.writable()?;
         let (r, m) = self.checked_live_row(id)?;
-        let (parent, name) = fsutil::split(out)
-            .map_err(|_| Error::Invalid("the destination needs a file name in UTF-8".into()))?;
-        let dir = Dir::open(&parent).map_err(Error::io("opening the destination folder"))?;
-        match dir
-            .kind(&name)
-            .map_err(Error::io("reading the destination folder"))?
-        {
-            Some(crate::dir::Kind::Dir) => {
-                return Err(Error::Invalid(
-                    "the destination is a folder; give a file path".into(),
-                ))
-            }
-            Some(_) if !force => return Err(Error::DestinationExists),
-            _ => {}
-        }
+        let (dir, name) = destination(out, force)?;
         let mut tmp = TempFile::create_in(&dir).map_err(Error::io("creating the output file"))?;
         self.decrypt_into(id, &r, tmp.file(), progress)?;
         tmp.sync().map_err(Error::io("flushing the output file"))?;
@@ -189,20 +175,7 @@ impl Vault {
         self.write(|tx, st, v| {
             audit::append(tx, &v.k_audit, st, Event::Export, &format!("id={id}"))
         })?;
-        let placed = if crate::faults::refuses_name(dir.path(), &name) {
-            Err(io::Error::from(rustix::io::Errno::INVAL))
-        } else if force {
-            tmp.persist_over(&dir, &name)
-        } else {
-            tmp.persist_new(&dir, &name)
-        };
-        placed.map_err(|e| match e.kind() {
-            _ if refused_name(&e) => Error::NameNotAccepted,
-            io::ErrorKind::AlreadyExists if !force => Error::DestinationExists,
-            _ => Error::io("moving the output file into place")(e),
-        })?;
-        dir.sync()
-            .map_err(Error::io("flushing the output folder"))?;
+        place_output(tmp, &dir, &name, force)?;
         info!("document exported");
         Ok(DocumentInfo::from_meta(&id.0, r.size, m))
     }
@@ -291,6 +264,49 @@ impl Vault {
 /// take that name (FAT, exFAT and NTFS on Linux answer `EINVAL`).
 fn refused_name(e: &io::Error) -> bool {
     e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error())
+}
+
+/// The folder and final name of an output file the user named (`get
+/// --out`, `share --out`): the folder is opened following links (the
+/// user's choice), the final name is never followed. Refuses a path
+/// without a file name (`..`, `/`), a folder, and, without `force`, any
+/// existing entry (a dangling symlink included).
+pub(super) fn destination(out: &Path, force: bool) -> Result<(Dir, String)> {
+    let (parent, name) = fsutil::split(out)
+        .map_err(|_| Error::Invalid("the destination needs a file name in UTF-8".into()))?;
+    let dir = Dir::open(&parent).map_err(Error::io("opening the destination folder"))?;
+    match dir
+        .kind(&name)
+        .map_err(Error::io("reading the destination folder"))?
+    {
+        Some(crate::dir::Kind::Dir) => {
+            return Err(Error::Invalid(
+                "the destination is a folder; give a file path".into(),
+            ))
+        }
+        Some(_) if !force => return Err(Error::DestinationExists),
+        _ => {}
+    }
+    Ok((dir, name))
+}
+
+/// Gives the finished, synced `tmp` the name `name` in `dir`: a no-clobber
+/// link, or with `force` the old entry removed first (a symlink there is
+/// replaced, never followed), then the folder synced.
+pub(super) fn place_output(tmp: TempFile, dir: &Dir, name: &str, force: bool) -> Result<()> {
+    let placed = if crate::faults::refuses_name(dir.path(), name) {
+        Err(io::Error::from(rustix::io::Errno::INVAL))
+    } else if force {
+        tmp.persist_over(dir, name)
+    } else {
+        tmp.persist_new(dir, name)
+    };
+    placed.map_err(|e| match e.kind() {
+        _ if refused_name(&e) => Error::NameNotAccepted,
+        io::ErrorKind::AlreadyExists if !force => Error::DestinationExists,
+        _ => Error::io("moving the output file into place")(e),
+    })?;
+    dir.sync().map_err(Error::io("flushing the output folder"))
 }
 
 /// Gives the finished `tmp` its name in `dir` for the stored name `stored`:

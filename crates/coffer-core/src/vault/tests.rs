@@ -1435,3 +1435,163 @@ fn rekey_keeps_the_trash_and_repair_restores_it() {
     assert_eq!(read(&v, &a).unwrap(), b"alpha");
     assert_ok(&v);
 }
+
+// ----- sharing as age files ---------------------------------------------------
+
+mod sharing {
+    use super::*;
+    use crate::share::{Recipients, ShareTo};
+    use std::io::Read;
+
+    fn to(ids: &[&age::x25519::Identity]) -> ShareTo {
+        let keys: Vec<String> = ids.iter().map(|i| i.to_public().to_string()).collect();
+        ShareTo::Recipients(Recipients::parse(&keys).unwrap())
+    }
+
+    fn open_age(file: &Path, id: &dyn age::Identity) -> std::result::Result<Vec<u8>, String> {
+        let f = fs::File::open(file).unwrap();
+        let d = age::Decryptor::new(f).map_err(|e| e.to_string())?;
+        let mut r = d.decrypt(std::iter::once(id)).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+
+    #[test]
+    fn a_share_opens_with_each_recipient_key_at_chunk_boundaries() {
+        let (t, v, _) = new_vault();
+        let (a, b) = (
+            age::x25519::Identity::generate(),
+            age::x25519::Identity::generate(),
+        );
+        let stranger = age::x25519::Identity::generate();
+        let dest = to(&[&a, &b]);
+        for n in [
+            0,
+            1,
+            CHUNK_SIZE - 1,
+            CHUNK_SIZE,
+            CHUNK_SIZE + 1,
+            5 * CHUNK_SIZE + 3,
+        ] {
+            let data: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+            let id = add(&v, &format!("doc{n}.bin"), &data);
+            let out = t.path().join(format!("s{n}.age"));
+            let mut seen = 0;
+            let info = v
+                .share_to(&id, &dest, &out, false, &mut |k| seen += k)
+                .unwrap();
+            assert_eq!((info.size, seen), (n as u64, n as u64));
+            assert!(fs::read(&out)
+                .unwrap()
+                .starts_with(b"age-encryption.org/v1\n"));
+            assert_eq!(open_age(&out, &a).unwrap(), data, "n={n}");
+            assert_eq!(open_age(&out, &b).unwrap(), data, "n={n}");
+            assert!(open_age(&out, &stranger).is_err());
+        }
+    }
+
+    #[test]
+    fn a_passphrase_share_opens_with_the_passphrase_only() {
+        let (t, v, _) = new_vault();
+        let data = b"passphrase share ".repeat(9000);
+        let id = add(&v, "p.txt", &data);
+        let out = t.path().join("p.age");
+        let pass = "a passphrase for Bob only";
+        let to = ShareTo::Passphrase(Passphrase::new(pass.into()));
+        v.share_to(&id, &to, &out, false, &mut |_| {}).unwrap();
+        let ok = age::scrypt::Identity::new(age::secrecy::SecretString::from(pass.to_owned()));
+        assert_eq!(open_age(&out, &ok).unwrap(), data);
+        let wrong = age::scrypt::Identity::new(age::secrecy::SecretString::from(
+            "a passphrase for Eve".to_owned(),
+        ));
+        assert!(open_age(&out, &wrong).is_err());
+        // The header's scrypt stanza carries the fixed work factor.
+        let head = fs::read(&out).unwrap();
+        let text = String::from_utf8_lossy(&head[..200]);
+        assert!(
+            text.contains("-> scrypt ") && text.contains(" 18\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_vault_passphrase_and_short_ones_are_refused_for_a_share() {
+        let (t, v, _) = new_vault();
+        let id = add(&v, "p.txt", b"x");
+        let out = t.path().join("p.age");
+        for (p, code) in [
+            ("correct horse battery staple", "share_passphrase_reused"),
+            ("short", "weak_passphrase"),
+        ] {
+            let to = ShareTo::Passphrase(Passphrase::new(p.into()));
+            let e = v.share_to(&id, &to, &out, false, &mut |_| {}).unwrap_err();
+            assert_eq!(e.code(), code);
+            assert!(!out.exists());
+        }
+        let (entries, status) = v.audit_log().unwrap();
+        assert!(status.ok);
+        assert!(entries
+            .iter()
+            .all(|e| e.event != "share" && e.event != "failed_check"));
+    }
+
+    #[test]
+    fn a_share_is_audited_with_the_id_and_the_count_only() {
+        let (t, v, _) = new_vault();
+        let a = age::x25519::Identity::generate();
+        let id = add(&v, "Secret Name.pdf", b"contents");
+        v.share_to(&id, &to(&[&a]), &t.path().join("o.age"), false, &mut |_| {})
+            .unwrap();
+        let (entries, status) = v.audit_log().unwrap();
+        assert!(status.ok);
+        let e = entries.last().unwrap();
+        assert_eq!(e.event, "share");
+        assert_eq!(e.detail, format!("id={id} to=x25519 count=1"));
+    }
+
+    #[test]
+    fn a_damaged_blob_or_a_refused_destination_leaves_nothing() {
+        let (t, v, _) = new_vault();
+        let a = age::x25519::Identity::generate();
+        let data = vec![7u8; 3 * CHUNK_SIZE];
+        let id = add(&v, "d.bin", &data);
+        let before = v.audit_log().unwrap().0.len();
+        // The last chunk flipped: the first chunks are authentic and would
+        // be encrypted already, but no file appears.
+        let path = v.blob_path(&id);
+        let mut blob = fs::read(&path).unwrap();
+        let n = blob.len();
+        blob[n - 5] ^= 1;
+        fs::write(&path, &blob).unwrap();
+        let out = t.path().join("d.age");
+        let e = v
+            .share_to(&id, &to(&[&a]), &out, false, &mut |_| {})
+            .unwrap_err();
+        assert_eq!(e.code(), "corrupt");
+        assert_eq!(fs::read_dir(t.path()).unwrap().count(), 1, "only the vault");
+        // An existing file is kept without force; a symlink is not followed.
+        fs::write(&out, b"keep").unwrap();
+        let id2 = add(&v, "e.bin", b"e");
+        let e = v
+            .share_to(&id2, &to(&[&a]), &out, false, &mut |_| {})
+            .unwrap_err();
+        assert_eq!(e.code(), "destination_exists");
+        assert_eq!(fs::read(&out).unwrap(), b"keep");
+        let link = t.path().join("l.age");
+        std::os::unix::fs::symlink(&out, &link).unwrap();
+        v.share_to(&id2, &to(&[&a]), &link, true, &mut |_| {})
+            .unwrap();
+        assert_eq!(fs::read(&out).unwrap(), b"keep");
+        assert!(!fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(open_age(&link, &a).unwrap(), b"e");
+        let shares = v.audit_log().unwrap().0[before..]
+            .iter()
+            .filter(|e| e.event == "share")
+            .count();
+        assert_eq!(shares, 1, "only the share that was written is audited");
+    }
+}
