@@ -182,8 +182,8 @@ fn weak_passphrases_and_existing_vaults_are_refused() {
 #[test]
 fn every_command_has_help() {
     for c in [
-        "init", "add", "ls", "get", "share", "export", "rm", "trash", "passwd", "recover", "repair",
-        "verify", "log",
+        "init", "add", "ls", "get", "share", "export", "rm", "trash", "passwd", "recover",
+        "repair", "verify", "log",
     ] {
         let o = std::process::Command::new(bin())
             .args([c, "--help"])

@@ -160,10 +160,11 @@ pub fn append(
     let seq = state.audit_seq + 1;
     let at = crate::time::now_ms();
     let mac = entry_mac(k, &state.audit_head, seq, at, event.as_str(), detail);
-    conn.execute(
+    // Cached: a bulk import appends one entry per document.
+    conn.prepare_cached(
         "INSERT INTO audit (seq, at_ms, event, detail, mac) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![seq as i64, at, event.as_str(), detail, &mac[..]],
-    )?;
+    )?
+    .execute(params![seq as i64, at, event.as_str(), detail, &mac[..]])?;
     state.audit_seq = seq;
     state.audit_head = mac;
     Ok(())

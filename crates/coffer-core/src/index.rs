@@ -745,9 +745,17 @@ pub fn live_ids(conn: &Connection) -> Result<Vec<[u8; 16]>> {
     Ok(ids)
 }
 
+/// Runs one statement through the connection's statement cache: the
+/// statements of a bulk import run once per document, and parsing them each
+/// time cost more than running them.
+fn exec(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(p)
+}
+
 /// Records a document as being written.
 pub fn insert_pending(conn: &Connection, id: &[u8; 16]) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         &format!(
             "INSERT INTO documents (id, state, size, blob_len, header_hash, meta, entry_mac)
                   VALUES (?1, {PENDING}, 0, 0, x'', x'', x'')"
@@ -759,7 +767,8 @@ pub fn insert_pending(conn: &Connection, id: &[u8; 16]) -> Result<()> {
 
 /// Turns a pending row into a live one.
 pub fn make_live(conn: &Connection, r: &DocRow) -> Result<()> {
-    let n = conn.execute(
+    let n = exec(
+        conn,
         &format!(
             "UPDATE documents SET state = {LIVE}, size = ?2, blob_len = ?3, header_hash = ?4,
                   meta = ?5, entry_mac = ?6 WHERE id = ?1 AND state = {PENDING}"

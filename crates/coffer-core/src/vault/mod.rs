@@ -369,8 +369,8 @@ mod integrity;
 mod open;
 mod read;
 mod rekey;
-mod trash;
 mod share;
+mod trash;
 mod write;
 
 pub use trash::{TrashedInfo, MAX_TRASH_RETENTION_DAYS};

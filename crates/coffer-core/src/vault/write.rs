@@ -541,17 +541,25 @@ impl Vault {
         }
         let mut placed = Vec::with_capacity(batch.len());
         let mut failed = None;
+        // Each shard is opened (and checked) once per batch, not per blob.
+        let mut shards: std::collections::HashMap<String, Dir> = Default::default();
         for s in batch {
             let Staged { row, info, blob } = s;
             let h = crypto::hex(&row.id);
             let linked = (|| -> Result<()> {
-                let shard = match self.dirs.blobs.subdir(&h[..2])? {
-                    Some(shard) => shard,
-                    None => self.dirs.blobs.ensure_subdir(&h[..2])?,
+                let shard = match shards.entry(h[..2].to_owned()) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        let dir = match self.dirs.blobs.subdir(&h[..2])? {
+                            Some(shard) => shard,
+                            None => self.dirs.blobs.ensure_subdir(&h[..2])?,
+                        };
+                        e.insert(dir)
+                    }
                 };
                 match blob {
                     Some(b) => b
-                        .persist_new(&shard, &h)
+                        .persist_new(shard, &h)
                         .map_err(Error::io("moving a blob into place")),
                     // Linked by an earlier call.
                     None => Ok(()),
