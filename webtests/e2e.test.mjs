@@ -132,6 +132,44 @@ test('rename and export through the save dialog', async () => {
   assert.deepEqual(readFileSync(exported), readFileSync(join(files, 'blood-test-results.txt')));
 });
 
+test('delete moves to the trash after a native question; restore and empty trash', async () => {
+  const before = (await names()).length;
+  const trashRows = () => s.exec('return [...document.querySelectorAll("#trash-body td.name")].map((t) => t.textContent);');
+  // "No" in Rust's own dialog keeps the document.
+  dialogs({ confirm: false });
+  await s.exec('document.querySelector("#docs-body button[aria-label=\'Delete blood-test-results.txt\']").click()');
+  await sleep(300);
+  assert.equal((await names()).length, before);
+  dialogs({ confirm: true });
+  await s.exec('document.querySelector("#docs-body button[aria-label=\'Delete blood-test-results.txt\']").click()');
+  await s.waitFor(`return document.querySelectorAll("#docs-body td.name").length === ${before - 1}`, 'moved out of the list');
+  await s.click('#tab-trash');
+  await s.waitFor('return document.querySelectorAll("#trash-body td.name").length === 1', 'listed in the trash');
+  assert.deepEqual(await trashRows(), ['blood-test-results.txt']);
+  assert.match(await s.exec('return document.getElementById("trash-summary").textContent'), /1 document in the trash, kept for 30 days/);
+  await shot('trash');
+  await s.exec('document.querySelector("#trash-body button[aria-label=\'Restore blood-test-results.txt\']").click()');
+  await s.waitFor('return document.getElementById("trash-summary").textContent === "The trash is empty."', 'restored');
+  await s.click('#tab-docs');
+  await s.waitFor(`return document.querySelectorAll("#docs-body td.name").length === ${before}`, 'back in the list');
+  // Trash it again and empty the trash: Rust asks; "no" keeps it.
+  await s.exec('document.querySelector("#docs-body button[aria-label=\'Delete blood-test-results.txt\']").click()');
+  await s.waitFor(`return document.querySelectorAll("#docs-body td.name").length === ${before - 1}`, 'trashed again');
+  await s.click('#tab-trash');
+  await s.waitFor('return document.querySelectorAll("#trash-body td.name").length === 1', 'in the trash again');
+  dialogs({ confirm: false });
+  await s.click('#empty-trash-btn');
+  await sleep(300);
+  assert.equal((await trashRows()).length, 1);
+  dialogs({ confirm: true });
+  await s.click('#empty-trash-btn');
+  await s.waitFor('return document.getElementById("trash-summary").textContent === "The trash is empty."', 'emptied');
+  await s.click('#tab-audit');
+  await s.waitFor('return [...document.querySelectorAll("#audit-body td")].some((t) => t.textContent === "empty_trash")', 'audited');
+  await s.click('#tab-docs');
+  await s.waitFor(`return document.querySelectorAll("#docs-body td.name").length === ${before - 1}`, 'list after emptying');
+});
+
 test('lock wipes the page; a wrong passphrase is refused clearly; unlock restores', async () => {
   await s.click('#lock-btn');
   await s.visible('screen-unlock');
@@ -146,7 +184,7 @@ test('lock wipes the page; a wrong passphrase is refused clearly; unlock restore
   await s.type('#unlock-pass', PASS);
   await s.click('#unlock-submit');
   await s.visible('screen-main');
-  await s.waitFor('return document.querySelectorAll("#docs-body tr[data-id]").length === 4', 'rows after unlock', 30_000);
+  await s.waitFor('return document.querySelectorAll("#docs-body tr[data-id]").length === 3', 'rows after unlock (one was removed from the trash)', 30_000);
 });
 
 // Runs `body` in the page as a compromised UI would, with helpers in scope.
