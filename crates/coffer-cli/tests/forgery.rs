@@ -634,3 +634,95 @@ fn a_forged_retention_is_refused_and_purges_nothing() {
     e.ok(&["verify"]);
     assert_eq!(e.ok(&["trash", "retention"]), "30\n");
 }
+
+/// The attack of the trash review: a copy of the index kept while a
+/// document was in the trash is put back after its restore, and opened and
+/// written to on another machine (or after the state folder was wiped) until
+/// its entry numbers pass the newest this machine saw. This machine reports
+/// another history and refuses writes, as for an older index. (That such an
+/// unlock never purges the restored document is played, with a moved
+/// clock, by the core's
+/// `an_old_index_from_when_a_restored_document_was_in_the_trash_purges_nothing`.)
+#[test]
+fn an_old_index_written_to_elsewhere_is_reported_on_the_machine_that_saw_the_newer_one() {
+    let e = Env::new();
+    let id = e.add_bytes("report.txt", b"quarterly secrets");
+    e.add_bytes("other.txt", b"other");
+    e.ok(&["rm", &id]);
+    let old = e.path("old-index");
+    copy_index(&e.vault, &old);
+    e.ok(&["trash", "restore", &id]);
+    copy_index(&old, &e.vault);
+    let elsewhere = e.path("other-machine");
+    for _ in 0..4 {
+        let o = coffer_at(&e.vault, &e.pass_file)
+            .env("XDG_STATE_HOME", &elsewhere)
+            .args(["ls"])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+    }
+    let o = e.run(&["ls"]);
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("this vault is older than the one this computer last saw"),
+        "{err}"
+    );
+    let (ok, codes) = e.verify_codes();
+    assert!(!ok && codes.iter().any(|c| c == "rolled_back"), "{codes:?}");
+    let o = e.run(&["trash", "empty", "--yes"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("error: this vault is older") && err.contains("another history"),
+        "{err}"
+    );
+}
+
+/// The attack: `get --out` / `share --out` / `export --all` aimed into the
+/// vault folder (the header, another document's blob) with `--force`.
+#[test]
+fn outputs_into_the_vault_folder_are_refused() {
+    let e = Env::new();
+    let a = e.add_bytes("a.txt", b"a");
+    let b = e.add_bytes("b.txt", b"b");
+    let header = fs::read(e.vault.join("coffer.header")).unwrap();
+    let blob_b = fs::read(e.blob(&b)).unwrap();
+    let key = age::x25519::Identity::generate().to_public().to_string();
+    let key = key.as_str();
+    for out in [e.vault.join("coffer.header"), e.blob(&b)] {
+        let out = out.to_str().unwrap();
+        let err = e.fails(&["get", &a, "--out", out, "--force"]);
+        assert!(err.contains("inside the vault folder"), "{err}");
+        let err = e.fails(&["share", &a, "--to", key, "--out", out, "--force"]);
+        assert!(err.contains("inside the vault folder"), "{err}");
+    }
+    let blobs = e.vault.join("blobs");
+    let o = e.run(&["export", "--all", blobs.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("inside the vault folder"));
+    assert_eq!(fs::read(e.vault.join("coffer.header")).unwrap(), header);
+    assert_eq!(fs::read(e.blob(&b)).unwrap(), blob_b);
+    assert_eq!(e.get(&b).unwrap(), b"b");
+    let (ok, codes) = e.verify_codes();
+    assert!(ok, "{codes:?}");
+}
+
+/// The attack: `--force` onto a FIFO removed it. Only a file or a link is
+/// replaced.
+#[test]
+fn force_never_removes_a_fifo() {
+    let e = Env::new();
+    let a = e.add_bytes("a.txt", b"a");
+    let fifo = e.path("fifo");
+    let st = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let err = e.fails(&["get", &a, "--out", fifo.to_str().unwrap(), "--force"]);
+    assert!(err.contains("not a file"), "{err}");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+}

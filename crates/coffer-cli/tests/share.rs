@@ -286,7 +286,13 @@ fn share_passphrases_that_are_short_or_the_vaults_are_refused() {
     let e = Env::new();
     let id = e.add_bytes("x.txt", b"x");
     let out = e.path("x.age");
-    for (p, msg) in [("short", "too short"), (PASS, "this vault's passphrase")] {
+    let rk = e.recovery_key.clone();
+    for (p, msg) in [
+        ("short", "too short"),
+        (PASS, "this vault's passphrase"),
+        // The attack: the recovery key as a share passphrase.
+        (rk.as_str(), "is a recovery key"),
+    ] {
         let pf = e.path("sp");
         std::fs::write(&pf, format!("{p}\n")).unwrap();
         let err = e.fails(&[

@@ -51,10 +51,13 @@ pub enum Kind {
     Other(&'static str),
 }
 
+/// [`Kind::Other`] of a symbolic link.
+pub const SYMLINK: &str = "is a symbolic link";
+
 /// What an entry that is not a regular file or a folder is, in words.
 fn describe(ft: FileType) -> &'static str {
     match ft {
-        FileType::Symlink => "is a symbolic link",
+        FileType::Symlink => SYMLINK,
         FileType::Fifo => "is a FIFO",
         FileType::Socket => "is a socket",
         FileType::CharacterDevice | FileType::BlockDevice => "is a device",
@@ -384,6 +387,21 @@ impl Dir {
 
     pub(crate) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+
+    /// This folder's device and inode numbers (`fstat` of the handle).
+    #[allow(clippy::unnecessary_cast)]
+    pub fn own_identity(&self) -> io::Result<(u64, u64)> {
+        let st = rfs::fstat(&self.fd)?;
+        Ok((st.st_dev as u64, st.st_ino as u64))
+    }
+
+    /// The device and inode numbers of this folder's parent (`..` from the
+    /// handle; the folder itself at the root of the file system).
+    #[allow(clippy::unnecessary_cast)]
+    pub fn parent_identity(&self) -> io::Result<(u64, u64)> {
+        let st = rfs::statat(&self.fd, "..", AtFlags::empty())?;
+        Ok((st.st_dev as u64, st.st_ino as u64))
     }
 }
 

@@ -100,7 +100,7 @@ pub enum Error {
     /// The vault is older than the one this machine last saw (a rollback, or
     /// a backup restored): writes are refused until the user accepts it.
     #[error(
-        "this vault is older than the one this computer last saw (audit entry {now} vs {seen}): it was rolled back or restored from a backup; nothing can be changed until you accept it with `coffer verify --accept-older`"
+        "this vault is older than the one this computer last saw (audit entry {now} vs {seen}), or another history of it: it was rolled back or restored from a backup; nothing can be changed until you accept it with `coffer verify --accept-older`"
     )]
     RolledBack {
         /// The newest audit entry on disk.
@@ -125,12 +125,25 @@ pub enum Error {
     /// would learn the passphrase of the whole vault.
     #[error("the share passphrase is this vault's passphrase; choose another one for the people you share with")]
     SharePassphraseReused,
+    /// A share's passphrase has the form of a recovery key (this vault's or
+    /// not): whoever receives the file would learn it.
+    #[error("the share passphrase is a recovery key; never give a recovery key to others: choose another passphrase for the people you share with")]
+    SharePassphraseIsRecoveryKey,
     /// Another process holds a lock this operation needs.
     #[error("the vault is in use by another process; try again when it has finished")]
     InUse,
     /// The destination of `get` exists and `--force` was not given.
     #[error("the destination already exists (use --force to replace it)")]
     DestinationExists,
+    /// The destination (or the export folder) is the vault folder, its
+    /// `blobs/`, a shard of it or its `tmp/`: writing there could replace
+    /// the header or a blob.
+    #[error("the destination is inside the vault folder; choose a folder outside the vault")]
+    DestinationInVault,
+    /// The destination is a FIFO, a socket or a device: `--force` replaces
+    /// only a file or a symbolic link.
+    #[error("the destination is not a file (a FIFO, a socket or a device); --force replaces only a file or a symbolic link")]
+    DestinationNotAFile,
     /// The destination's file system does not take this file name (FAT,
     /// exFAT and NTFS refuse `<>:"|?*`, device names such as `CON`, and
     /// trailing dots or spaces). Nothing was left there.
@@ -184,6 +197,9 @@ impl Error {
             Error::Invalid(_) => "invalid_input",
             Error::Recipient(e) => e.code(),
             Error::SharePassphraseReused => "share_passphrase_reused",
+            Error::SharePassphraseIsRecoveryKey => "share_passphrase_is_recovery_key",
+            Error::DestinationInVault => "destination_in_vault",
+            Error::DestinationNotAFile => "destination_not_a_file",
             Error::InUse => "in_use",
             Error::DestinationExists => "destination_exists",
             Error::NameNotAccepted => "name_not_accepted",

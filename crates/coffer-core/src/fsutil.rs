@@ -164,21 +164,19 @@ impl TempFile {
     /// Replaces whatever file or link is named `name` in `dest` (never a
     /// folder) by this file, without ever giving this file another name: the
     /// old entry is removed, then this one linked. For plaintext.
+    /// Only a regular file or a symbolic link is replaced: a folder, a FIFO,
+    /// a socket or a device there is refused ([`is_not_replaceable`]).
     pub fn persist_over(mut self, dest: &Dir, name: &str) -> io::Result<()> {
         if self.name.is_some() {
             // No unnamed files here: a rename is the best there is.
+            check_replaceable(dest, name)?;
             return self.persist_replace(dest, name);
         }
         for _ in 0..8 {
             if self.try_persist_new(dest, name)? {
                 return Ok(());
             }
-            if dest.kind(name)? == Some(Kind::Dir) {
-                return Err(io::Error::new(
-                    io::ErrorKind::IsADirectory,
-                    "the destination is a folder",
-                ));
-            }
+            check_replaceable(dest, name)?;
             dest.remove_file(name)?;
         }
         Err(io::Error::from(io::ErrorKind::AlreadyExists))
@@ -200,6 +198,40 @@ impl TempFile {
         self.dir.rename(&tmp, dest, name)?;
         self.name = None;
         Ok(())
+    }
+}
+
+/// The error of [`TempFile::persist_over`] for an entry it does not replace
+/// (a FIFO, a socket, a device).
+#[derive(Debug)]
+struct NotReplaceable(&'static str);
+
+impl std::fmt::Display for NotReplaceable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the destination {}", self.0)
+    }
+}
+
+impl std::error::Error for NotReplaceable {}
+
+/// Whether `e` says that the destination is not a file or a link, so it was
+/// not replaced.
+pub fn is_not_replaceable(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|i| i.is::<NotReplaceable>())
+}
+
+/// `Ok` when `name` in `dest` is missing, a regular file or a symbolic link.
+fn check_replaceable(dest: &Dir, name: &str) -> io::Result<()> {
+    match dest.kind(name)? {
+        Some(Kind::Dir) => Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "the destination is a folder",
+        )),
+        Some(Kind::Other(what)) if what != crate::dir::SYMLINK => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            NotReplaceable(what),
+        )),
+        _ => Ok(()),
     }
 }
 

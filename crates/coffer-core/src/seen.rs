@@ -71,6 +71,61 @@ pub fn older(disk: &Seen, seen: &Seen) -> Option<Older> {
         .then_some(o)
 }
 
+/// How the vault on disk stands to this machine's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Exactly the state recorded: same header generation, entry number and
+    /// head. Only then does an unlock purge the trash on its own.
+    Same,
+    /// A later state of the same history: the recorded head is the entry
+    /// of the log on disk at the recorded number.
+    Later,
+    /// Later by its numbers, but the log on disk can no longer show the
+    /// recorded entry: it starts after it (a `repair` began a new log), or
+    /// a newer header re-signed it (a key rotation). Accepted.
+    Unproven,
+    /// Older, or another history: reported, refused for writing.
+    Older(Older),
+}
+
+/// Where the log on disk stands at the recorded entry number: what
+/// [`standing`] needs from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtSeen {
+    /// The log on disk starts after that entry.
+    BeforeLog,
+    /// The MAC of the log's entry at that number (`None`: there is none).
+    Entry(Option<[u8; 32]>),
+}
+
+/// Compares the vault on disk with this machine's record. A vault with more
+/// entries whose log does not hold the recorded head at the recorded number
+/// (under the same header generation) is another history, the same as an
+/// older one: an old copy of the index opened elsewhere and written to
+/// since (its entry numbers then pass those recorded here).
+pub fn standing(disk: &Seen, seen: &Seen, at_seen: AtSeen) -> Standing {
+    if let Some(o) = older(disk, seen) {
+        return Standing::Older(o);
+    }
+    if disk.audit_seq == seen.audit_seq {
+        // Same head here (another one is `older`).
+        return if disk.header_generation == seen.header_generation {
+            Standing::Same
+        } else {
+            Standing::Later
+        };
+    }
+    match at_seen {
+        AtSeen::Entry(Some(m)) if crypto::ct_eq(&m, &seen.audit_head) => Standing::Later,
+        _ if disk.header_generation > seen.header_generation => Standing::Unproven,
+        AtSeen::BeforeLog => Standing::Unproven,
+        AtSeen::Entry(_) => Standing::Older(Older {
+            now: disk.audit_seq,
+            seen: seen.audit_seq,
+        }),
+    }
+}
+
 fn file(dir: &Path, vault_id: &[u8; 16]) -> PathBuf {
     dir.join(crypto::hex(vault_id))
 }
@@ -225,5 +280,37 @@ mod tests {
         assert_eq!(older(&at(2, 9, 1), &s), Some(Older { now: 9, seen: 10 }));
         assert!(older(&at(2, 10, 2), &s).is_some());
         assert!(older(&at(1, 12, 2), &s).is_some());
+    }
+
+    #[test]
+    fn more_entries_of_another_history_stand_as_older() {
+        let s = Seen {
+            header_generation: 2,
+            audit_seq: 10,
+            audit_head: [1; 32],
+        };
+        let at = |g, n, h| Seen {
+            header_generation: g,
+            audit_seq: n,
+            audit_head: [h; 32],
+        };
+        let entry = |h| AtSeen::Entry(Some([h; 32]));
+        assert_eq!(standing(&at(2, 10, 1), &s, entry(1)), Standing::Same);
+        assert_eq!(standing(&at(3, 10, 1), &s, entry(1)), Standing::Later);
+        assert_eq!(standing(&at(2, 12, 7), &s, entry(1)), Standing::Later);
+        // The recorded head is not the log's entry 10: a fork.
+        let fork = Standing::Older(Older { now: 12, seen: 10 });
+        assert_eq!(standing(&at(2, 12, 7), &s, entry(5)), fork);
+        assert_eq!(standing(&at(2, 12, 7), &s, AtSeen::Entry(None)), fork);
+        // A log re-signed under a newer header, or begun after entry 10.
+        assert_eq!(standing(&at(3, 12, 7), &s, entry(5)), Standing::Unproven);
+        assert_eq!(
+            standing(&at(2, 12, 7), &s, AtSeen::BeforeLog),
+            Standing::Unproven
+        );
+        assert!(matches!(
+            standing(&at(2, 9, 1), &s, entry(1)),
+            Standing::Older(_)
+        ));
     }
 }

@@ -304,14 +304,23 @@ impl ShareTo {
         }
     }
 
-    /// Checks what the CLI or the app could not (a passphrase long enough).
+    /// Checks what the CLI or the app could not: a passphrase long enough,
+    /// and none that reads as a recovery key (this vault's or any other:
+    /// whoever receives the file would learn it).
     pub fn check(&self) -> crate::Result<()> {
         match self {
             ShareTo::Recipients(r) if r.is_empty() => {
                 Err(crate::Error::Recipient(RecipientError::None))
             }
             ShareTo::Recipients(_) => Ok(()),
-            ShareTo::Passphrase(p) => p.check_new(),
+            ShareTo::Passphrase(p) => {
+                let is_recovery_key = std::str::from_utf8(p.expose())
+                    .is_ok_and(|t| crate::recovery::RecoveryKey::parse(t).is_ok());
+                if is_recovery_key {
+                    return Err(crate::Error::SharePassphraseIsRecoveryKey);
+                }
+                p.check_new()
+            }
         }
     }
 

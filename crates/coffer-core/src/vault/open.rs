@@ -358,6 +358,11 @@ impl Vault {
         let folder = index::Folder::new(&master.fold_key());
         let record = crate::seen::record_dir();
         let mut older = None;
+        // Whether the state on disk, before this unlock wrote anything, is
+        // exactly the one this machine recorded: only then is the trash
+        // purged on its own (an old copy of the index, opened where no newer
+        // state was seen, must never delete a document restored since).
+        let mut recorded_here = false;
         let integrity = {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut upgraded = false;
@@ -407,7 +412,21 @@ impl Vault {
                         .as_deref()
                         .and_then(|d| crate::seen::load(d, &vault_id));
                     let disk = crate::seen::Seen::of(&st, header.generation);
-                    older = seen.and_then(|s| crate::seen::older(&disk, &s));
+                    if let Some(s) = seen {
+                        use crate::seen::{AtSeen, Standing};
+                        let at_seen = if s.audit_seq < st.audit_base_seq {
+                            AtSeen::BeforeLog
+                        } else if s.audit_seq == st.audit_base_seq {
+                            AtSeen::Entry(Some(st.audit_base_head))
+                        } else {
+                            AtSeen::Entry(audit::mac_of(&tx, s.audit_seq)?)
+                        };
+                        match crate::seen::standing(&disk, &s, at_seen) {
+                            Standing::Older(o) => older = Some(o),
+                            Standing::Same => recorded_here = true,
+                            Standing::Later | Standing::Unproven => {}
+                        }
+                    }
                     if let Some(o) = older {
                         warn!(
                             now = o.now,
@@ -492,9 +511,12 @@ impl Vault {
         }
         // The trash's automatic purge, only where the vault can be written
         // (never on an index that failed its check, or one older than this
-        // machine saw) and no key rotation is unfinished. A failure is left
-        // for the next unlock: it never locks the owner out.
-        if v.integrity.is_none() && v.older.is_none() && v.pending.is_none() {
+        // machine saw), no key rotation is unfinished, and the index was,
+        // before this unlock, exactly the state this machine recorded last
+        // (never on a machine without a record: an old copy of the index
+        // there cannot be told from the newest). A failure is left for the
+        // next unlock: it never locks the owner out.
+        if recorded_here && v.integrity.is_none() && v.older.is_none() && v.pending.is_none() {
             match v.purge_expired(crate::faults::now_ms(dir)) {
                 Ok(0) => {}
                 Ok(n) => info!(count = n, "purged documents past the trash's retention"),

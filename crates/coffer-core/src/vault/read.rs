@@ -166,7 +166,7 @@ impl Vault {
     ) -> Result<DocumentInfo> {
         self.writable()?;
         let (r, m) = self.checked_live_row(id)?;
-        let (dir, name) = destination(out, force)?;
+        let (dir, name) = self.destination(out, force)?;
         let mut tmp = TempFile::create_in(&dir).map_err(Error::io("creating the output file"))?;
         self.decrypt_into(id, &r, tmp.file(), progress)?;
         tmp.sync().map_err(Error::io("flushing the output file"))?;
@@ -212,6 +212,7 @@ impl Vault {
     pub fn export_all(&self, dir: &Path, progress: &mut dyn FnMut(u64)) -> Result<ExportReport> {
         self.writable()?;
         let dir = Dir::create(dir).map_err(Error::io("creating the export folder"))?;
+        self.refuse_vault_folder(&dir)?;
         let mut report = ExportReport::default();
         for id in index::live_ids(&self.conn)? {
             let id = DocumentId(id);
@@ -236,6 +237,58 @@ impl Vault {
             "documents exported"
         );
         Ok(report)
+    }
+
+    /// Refuses `dir` when it is the vault folder, its `tmp/`, its `blobs/`
+    /// or a shard of it (a folder whose parent is `blobs/`), by device and
+    /// inode, whatever path named it: a file written there could replace
+    /// the header, the index or a blob.
+    pub(super) fn refuse_vault_folder(&self, dir: &Dir) -> Result<()> {
+        let own = [&self.dirs.root, &self.dirs.tmp, &self.dirs.blobs]
+            .iter()
+            .map(|d| d.own_identity())
+            .collect::<io::Result<Vec<_>>>()
+            .map_err(Error::io("reading the vault folder"))?;
+        let this = dir
+            .own_identity()
+            .map_err(Error::io("reading the destination folder"))?;
+        let parent = dir
+            .parent_identity()
+            .map_err(Error::io("reading the destination folder"))?;
+        if own.contains(&this) || parent == own[2] {
+            return Err(Error::DestinationInVault);
+        }
+        Ok(())
+    }
+
+    /// The folder and final name of an output file the user named (`get
+    /// --out`, `share --out`): the folder is opened following links (the
+    /// user's choice), the final name is never followed. Refuses a path
+    /// without a file name (`..`, `/`), a folder of the vault
+    /// ([`Vault::refuse_vault_folder`]), a folder, a FIFO, a socket or a
+    /// device at the name, and, without `force`, any existing entry (a
+    /// dangling symlink included).
+    pub(super) fn destination(&self, out: &Path, force: bool) -> Result<(Dir, String)> {
+        let (parent, name) = fsutil::split(out)
+            .map_err(|_| Error::Invalid("the destination needs a file name in UTF-8".into()))?;
+        let dir = Dir::open(&parent).map_err(Error::io("opening the destination folder"))?;
+        self.refuse_vault_folder(&dir)?;
+        match dir
+            .kind(&name)
+            .map_err(Error::io("reading the destination folder"))?
+        {
+            Some(crate::dir::Kind::Dir) => {
+                return Err(Error::Invalid(
+                    "the destination is a folder; give a file path".into(),
+                ))
+            }
+            Some(crate::dir::Kind::Other(what)) if what != crate::dir::SYMLINK => {
+                return Err(Error::DestinationNotAFile)
+            }
+            Some(_) if !force => return Err(Error::DestinationExists),
+            _ => {}
+        }
+        Ok((dir, name))
     }
 
     fn export_one_into(
@@ -266,30 +319,6 @@ fn refused_name(e: &io::Error) -> bool {
     e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error())
 }
 
-/// The folder and final name of an output file the user named (`get
-/// --out`, `share --out`): the folder is opened following links (the
-/// user's choice), the final name is never followed. Refuses a path
-/// without a file name (`..`, `/`), a folder, and, without `force`, any
-/// existing entry (a dangling symlink included).
-pub(super) fn destination(out: &Path, force: bool) -> Result<(Dir, String)> {
-    let (parent, name) = fsutil::split(out)
-        .map_err(|_| Error::Invalid("the destination needs a file name in UTF-8".into()))?;
-    let dir = Dir::open(&parent).map_err(Error::io("opening the destination folder"))?;
-    match dir
-        .kind(&name)
-        .map_err(Error::io("reading the destination folder"))?
-    {
-        Some(crate::dir::Kind::Dir) => {
-            return Err(Error::Invalid(
-                "the destination is a folder; give a file path".into(),
-            ))
-        }
-        Some(_) if !force => return Err(Error::DestinationExists),
-        _ => {}
-    }
-    Ok((dir, name))
-}
-
 /// Gives the finished, synced `tmp` the name `name` in `dir`: a no-clobber
 /// link, or with `force` the old entry removed first (a symlink there is
 /// replaced, never followed), then the folder synced.
@@ -303,6 +332,7 @@ pub(super) fn place_output(tmp: TempFile, dir: &Dir, name: &str, force: bool) ->
     };
     placed.map_err(|e| match e.kind() {
         _ if refused_name(&e) => Error::NameNotAccepted,
+        _ if fsutil::is_not_replaceable(&e) => Error::DestinationNotAFile,
         io::ErrorKind::AlreadyExists if !force => Error::DestinationExists,
         _ => Error::io("moving the output file into place")(e),
     })?;

@@ -1,7 +1,7 @@
 //! Sharing: one document decrypted chunk by chunk straight into age's
 //! encryptor, written where the user asked as `get --out` writes.
 
-use super::read::{destination, place_output};
+use super::read::place_output;
 use super::*;
 use crate::share::ShareTo;
 
@@ -36,7 +36,7 @@ impl Vault {
             }
         }
         let (r, m) = self.checked_live_row(id)?;
-        let (dir, name) = destination(out, force)?;
+        let (dir, name) = self.destination(out, force)?;
         let encryptor = to.encryptor()?;
         let mut tmp = TempFile::create_in(&dir).map_err(Error::io("creating the output file"))?;
         let mut age_out = encryptor

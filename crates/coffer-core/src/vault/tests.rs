@@ -1147,6 +1147,7 @@ fn the_trash_purges_after_its_retention_and_never_with_retention_zero() {
 #[test]
 fn an_unlock_purges_expired_documents_unless_the_index_fails_its_check() {
     let (t, v, _) = new_vault();
+    on_machine(Some(&t.path().join("machine")));
     let dir = t.path().join("v");
     let a = add(&v, "a.txt", b"a");
     let b = add(&v, "b.txt", b"b");
@@ -1593,5 +1594,300 @@ mod sharing {
             .filter(|e| e.event == "share")
             .count();
         assert_eq!(shares, 1, "only the share that was written is audited");
+    }
+}
+
+/// This machine's record folder for the test's thread (`None`: a machine
+/// without one).
+fn on_machine(d: Option<&Path>) {
+    crate::seen::TEST_DIR.with(|t| *t.borrow_mut() = d.map(Path::to_owned));
+}
+
+/// Copies the index (and its `-wal`, `-shm` if any) from folder `from` to
+/// folder `to`, replacing what `to` has.
+fn copy_index_files(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for f in index::files(INDEX_FILE) {
+        let _ = fs::remove_file(to.join(&f));
+        if from.join(&f).exists() {
+            fs::copy(from.join(&f), to.join(&f)).unwrap();
+        }
+    }
+}
+
+/// The attack: a copy of the index kept while a document was in the trash,
+/// put back after the owner restored it. An unlock more than the retention
+/// later, on a machine with no record (or none of this vault), must not
+/// purge the live document's blob. The machine that saw the restore says
+/// the vault is older and purges nothing either.
+#[test]
+fn an_old_index_from_when_a_restored_document_was_in_the_trash_purges_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let (a_rec, b_rec) = (t.path().join("machine-a"), t.path().join("machine-b"));
+    on_machine(Some(&a_rec));
+    let dir = t.path().join("v");
+    let (v, _) = Vault::create(&dir, &pw(), FAST).unwrap();
+    let x = add(&v, "report.txt", b"quarterly secrets");
+    v.trash(&x).unwrap();
+    drop(v);
+    let old = t.path().join("old");
+    copy_index_files(&dir, &old);
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    v.restore(&x).unwrap();
+    drop(v);
+    let new = t.path().join("new");
+    copy_index_files(&dir, &new);
+    copy_index_files(&old, &dir);
+    crate::faults::Clock::advance(&dir, 31 * DAY);
+    for machine in [None, Some(&b_rec), Some(&a_rec)] {
+        on_machine(machine.map(|p| p.as_path()));
+        let v = Vault::unlock(&dir, &pw()).unwrap();
+        assert!(v.integrity_problem().is_none());
+        assert!(
+            v.blob_path(&x).exists(),
+            "{machine:?}: an old index purges nothing"
+        );
+        drop(v);
+    }
+    // The newest index back: the document is whole.
+    copy_index_files(&new, &dir);
+    on_machine(Some(&a_rec));
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(v.older().is_none());
+    assert_eq!(read(&v, &x).unwrap(), b"quarterly secrets");
+    assert_ok(&v);
+}
+
+/// The vault used on one machine purges its trash at unlock; on a machine
+/// that has no record of it, or whose record is not the state on disk,
+/// nothing is purged until an unlock there finds the state it recorded.
+#[test]
+fn an_unlock_purges_only_where_this_machine_recorded_the_state_on_disk() {
+    let t = tempfile::tempdir().unwrap();
+    let rec = t.path().join("machine");
+    on_machine(None);
+    let dir = t.path().join("v");
+    let (v, _) = Vault::create(&dir, &pw(), FAST).unwrap();
+    let x = add(&v, "a.txt", b"a");
+    v.trash(&x).unwrap();
+    drop(v);
+    crate::faults::Clock::advance(&dir, 31 * DAY);
+    // No record folder at all, then a first unlock with one: kept.
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(v.blob_path(&x).exists(), "no record: nothing purged");
+    drop(v);
+    on_machine(Some(&rec));
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(
+        v.blob_path(&x).exists(),
+        "first unlock here: nothing purged"
+    );
+    drop(v);
+    // The state on disk is the one this machine recorded: purged.
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(!v.blob_path(&x).exists(), "the recorded state purges");
+    assert!(events(&v).contains(&("trash_expired".into(), "count=1;days=30".into())));
+    assert_ok(&v);
+}
+
+/// The second finding: the machine that saw the newest state (the restore)
+/// meets an old index that another machine opened and wrote to since, so
+/// that its entry numbers passed the recorded one. Another history: it is
+/// reported and refused for writing, as an older one is.
+#[test]
+fn a_fork_with_more_entries_is_reported_on_the_machine_that_saw_the_newer_state() {
+    let t = tempfile::tempdir().unwrap();
+    let (a_rec, b_rec) = (t.path().join("machine-a"), t.path().join("machine-b"));
+    on_machine(Some(&a_rec));
+    let dir = t.path().join("v");
+    let (v, _) = Vault::create(&dir, &pw(), FAST).unwrap();
+    let x = add(&v, "report.txt", b"quarterly secrets");
+    add(&v, "other.txt", b"other");
+    v.trash(&x).unwrap();
+    drop(v);
+    let old = t.path().join("old");
+    copy_index_files(&dir, &old);
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    v.restore(&x).unwrap();
+    drop(v);
+    copy_index_files(&old, &dir);
+    on_machine(Some(&b_rec));
+    for _ in 0..4 {
+        drop(Vault::unlock(&dir, &pw()).unwrap());
+    }
+    on_machine(Some(&a_rec));
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    let o = v.older().expect("another history is reported");
+    assert!(o.now > o.seen, "{o:?}");
+    assert_eq!(v.trash(&x).unwrap_err().code(), "rolled_back");
+    assert!(codes(&v).contains(&"rolled_back"));
+    // A later state of the same history is not: accept it, write, reopen.
+    let mut v = v;
+    v.accept_older().unwrap();
+    v.restore(&x).unwrap();
+    drop(v);
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(v.older().is_none());
+    drop(v);
+    // Two processes on one machine: one writes after the other recorded.
+    let v1 = Vault::unlock(&dir, &pw()).unwrap();
+    let v2 = Vault::unlock(&dir, &pw()).unwrap();
+    add(&v1, "c.txt", b"c");
+    add(&v2, "d.txt", b"d");
+    drop((v1, v2));
+    let v = Vault::unlock(&dir, &pw()).unwrap();
+    assert!(v.older().is_none());
+    assert_ok(&v);
+}
+
+/// Where `get --out`, `share --out` and `export --all` may write.
+mod destinations {
+    use super::*;
+    use crate::share::{Recipients, ShareTo};
+
+    fn age_to() -> ShareTo {
+        let id = age::x25519::Identity::generate();
+        ShareTo::Recipients(Recipients::parse(&[id.to_public().to_string()]).unwrap())
+    }
+
+    /// The attack: `--out $VAULT/coffer.header --force` replaced the header,
+    /// `--out $VAULT/blobs/xx/<id> --force` another document's blob. Every
+    /// folder of the vault is refused, by what the folder is (device and
+    /// inode), whatever path names it; nothing is written or audited.
+    #[test]
+    fn no_output_lands_in_the_vault_folder_its_blobs_a_shard_or_tmp() {
+        let (t, v, _) = new_vault();
+        let dir = t.path().join("v");
+        let a = add(&v, "a.txt", b"a");
+        let b = add(&v, "b.txt", b"b");
+        let header = fs::read(dir.join(HEADER_FILE)).unwrap();
+        let blob_b = fs::read(v.blob_path(&b)).unwrap();
+        let link = t.path().join("link-to-vault");
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        let shard_b = v.blob_path(&b).parent().unwrap().to_owned();
+        let events_before = v.audit_log().unwrap().0.len();
+        let targets = [
+            dir.join(HEADER_FILE),
+            dir.join(INDEX_FILE),
+            dir.join("new-file"),
+            link.join(HEADER_FILE),
+            dir.join(BLOBS).join("x"),
+            v.blob_path(&b),
+            shard_b.join("new-file"),
+            dir.join(BLOBS).join("00").join("new-file"),
+            dir.join(TMP).join("x"),
+            dir.join(BLOBS).join("..").join(HEADER_FILE),
+        ];
+        fs::create_dir_all(dir.join(BLOBS).join("00")).unwrap();
+        for out in &targets {
+            for force in [false, true] {
+                let e = v.export_to(&a, out, force, &mut |_| {}).unwrap_err();
+                assert_eq!(e.code(), "destination_in_vault", "get {out:?} {force}");
+                let e = v
+                    .share_to(&a, &age_to(), out, force, &mut |_| {})
+                    .unwrap_err();
+                assert_eq!(e.code(), "destination_in_vault", "share {out:?} {force}");
+            }
+        }
+        for folder in [
+            dir.clone(),
+            link.clone(),
+            dir.join(BLOBS),
+            shard_b.clone(),
+            dir.join(TMP),
+        ] {
+            let e = v.export_all(&folder, &mut |_| {}).unwrap_err();
+            assert_eq!(e.code(), "destination_in_vault", "export {folder:?}");
+        }
+        assert_eq!(fs::read(dir.join(HEADER_FILE)).unwrap(), header);
+        assert_eq!(fs::read(v.blob_path(&b)).unwrap(), blob_b);
+        assert!(!dir.join("new-file").exists() && !shard_b.join("new-file").exists());
+        assert_eq!(
+            v.audit_log().unwrap().0.len(),
+            events_before,
+            "nothing audited"
+        );
+        drop(v);
+        let v = Vault::unlock(&dir, &pw()).unwrap();
+        assert_eq!(read(&v, &b).unwrap(), b"b");
+        assert_ok(&v);
+        // A folder beside the vault, or inside a folder of the user's in
+        // it, is fine.
+        v.export_to(&a, &t.path().join("a.txt"), false, &mut |_| {})
+            .unwrap();
+    }
+
+    /// The attack: a recovery key given as a share passphrase (the vault's
+    /// own, another vault's, typed in lower case with spaces): refused,
+    /// whether or not it opens this vault.
+    #[test]
+    fn a_recovery_key_is_refused_as_a_share_passphrase() {
+        let (t, v, rk) = new_vault();
+        let id = add(&v, "p.txt", b"x");
+        let out = t.path().join("p.age");
+        let own = rk.to_text().to_string();
+        let other = RecoveryKey::generate().to_text().to_string();
+        for p in [own.clone(), own.to_lowercase().replace('-', " "), other] {
+            let to = ShareTo::Passphrase(Passphrase::new(p));
+            let e = v.share_to(&id, &to, &out, false, &mut |_| {}).unwrap_err();
+            assert_eq!(e.code(), "share_passphrase_is_recovery_key");
+            assert!(!out.exists());
+        }
+        assert!(v.audit_log().unwrap().0.iter().all(|e| e.event != "share"));
+    }
+
+    /// The attack: `--force` onto a FIFO, a socket or a device removed it.
+    /// Only a regular file or a symbolic link is replaced; anything else is
+    /// refused, kept, and nothing is written or audited.
+    #[test]
+    fn force_replaces_only_a_file_or_a_link() {
+        let (t, v, _) = new_vault();
+        let id = add(&v, "a.txt", b"a");
+        let fifo = t.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let sock = t.path().join("sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let mut targets = vec![fifo, sock];
+        // A character device (null's numbers) where the tests may make one.
+        let dev = t.path().join("chardev");
+        if rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &dev,
+            rustix::fs::FileType::CharacterDevice,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            rustix::fs::makedev(1, 3),
+        )
+        .is_ok()
+        {
+            targets.push(dev);
+        }
+        let before = v.audit_log().unwrap().0.len();
+        for out in &targets {
+            let kind = fs::symlink_metadata(out).unwrap().file_type();
+            let e = v.export_to(&id, out, true, &mut |_| {}).unwrap_err();
+            assert_eq!(e.code(), "destination_not_a_file", "{out:?}");
+            let e = v
+                .share_to(&id, &age_to(), out, true, &mut |_| {})
+                .unwrap_err();
+            assert_eq!(e.code(), "destination_not_a_file", "{out:?}");
+            assert_eq!(fs::symlink_metadata(out).unwrap().file_type(), kind);
+        }
+        assert_eq!(v.audit_log().unwrap().0.len(), before);
+        // A file and a link are replaced (the link, never followed).
+        let file = t.path().join("file");
+        fs::write(&file, b"old").unwrap();
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        v.export_to(&id, &file, true, &mut |_| {}).unwrap();
+        v.export_to(&id, &link, true, &mut |_| {}).unwrap();
+        assert_eq!(fs::read(&file).unwrap(), b"a");
+        assert!(fs::symlink_metadata(&link).unwrap().is_file());
     }
 }
