@@ -152,6 +152,17 @@ var COFFER_POLICY = {
       "args": {},
       "hookOnly": false
     },
+    "preview_document": {
+      "args": {
+        "id": {
+          "maxBytes": 1024,
+          "minBytes": 0,
+          "pattern": "^[0-9a-f]{32}$",
+          "type": "string"
+        }
+      },
+      "hookOnly": false
+    },
     "rename_document": {
       "args": {
         "id": {

@@ -20,8 +20,9 @@ step "dependencies"
 # files for Tauri, Xvfb for a display, WebKitWebDriver for the end-to-end tests,
 # strace to kill `coffer` at chosen system calls (tests/kill_points.rs),
 # tmux and `script` (bsdutils) to run `coffer` at a terminal
-# (tests/shell.rs, tests/human.rs).
-apt_pkgs=(gcc libc6-dev make pkg-config libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver strace tmux bsdutils age time)
+# (tests/shell.rs, tests/human.rs), Debian's age to open shares
+# (tests/share.rs), time for peak memory, rpm and cpio to check the .rpm.
+apt_pkgs=(gcc libc6-dev make pkg-config libwebkit2gtk-4.1-dev xvfb xauth webkit2gtk-driver strace tmux bsdutils age time rpm cpio)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -60,6 +61,13 @@ COFFER_E2E_APP="$PWD/target/e2e/coffer-desktop" COFFER_E2E_REPORT="$PWD/target/e
   node --test --test-concurrency=1 webtests/e2e.test.mjs
 cat target/e2e/report.json
 
+step "preview window: from memory, no IPC, no trace on disk"
+# Seeded through the CLI; previews text, an image and a PDF, then scans every
+# folder the app can write for the documents' sentinel.
+cargo build --locked --release -p coffer-cli
+COFFER_E2E_APP="$PWD/target/e2e/coffer-desktop" COFFER_CLI="$PWD/target/release/coffer" \
+  node --test --test-concurrency=1 webtests/preview.test.mjs
+
 step "scale: a vault of ${COFFER_SCALE_DOCS:=10000} documents in the real app"
 # Seeded through the CLI; measured, never timed against a limit. The README's
 # figures use COFFER_SCALE_DOCS=100000.
@@ -73,6 +81,7 @@ if [ "${COFFER_SKIP_PACKAGE:-0}" != 1 ]; then
   step "package: build the .deb, install it, start it"
   ./scripts/package.sh
   ./scripts/check-package.sh
+  ./scripts/check-rpm.sh
   step "package: checking it leaves an installed coffer alone"
   ./scripts/test-package-check.sh
 fi

@@ -25,4 +25,22 @@ fn main() {
         .capabilities_path_pattern("capabilities/**/*")
         .app_manifest(tauri_build::AppManifest::new().commands(names));
     tauri_build::try_build(attrs).expect("tauri_build succeeds");
+    pdf_js(root);
+}
+
+/// pdf.js (npm's `pdfjs-dist`, pinned in package.json) goes into the binary,
+/// served by Rust to preview windows only (`src-tauri/src/preview.rs`).
+fn pdf_js(root: &Path) {
+    let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let build = root.join("node_modules/pdfjs-dist/build");
+    for file in ["pdf.min.mjs", "pdf.worker.min.mjs"] {
+        let from = build.join(file);
+        println!("cargo:rerun-if-changed={}", from.display());
+        std::fs::copy(&from, out.join(file)).unwrap_or_else(|e| {
+            panic!(
+                "{} is missing ({e}): run `npm install` first (scripts/test.sh and scripts/install.sh do)",
+                from.display()
+            )
+        });
+    }
 }

@@ -614,6 +614,37 @@ pub async fn delete_document<R: Runtime>(
     .await
 }
 
+/// Opens a preview window for one document: Rust decrypts it into memory
+/// and serves it to that window only ([`crate::preview`]). The answer says
+/// only what kind of preview opened, never the contents.
+#[tauri::command]
+pub async fn preview_document<R: Runtime>(
+    _c: Checked<R>,
+    id: DocId,
+    app: AppHandle<R>,
+    state: State<'_, Shared<R>>,
+) -> AppResult<crate::preview::Opened> {
+    use crate::preview::{self, Kind};
+    let s = state.inner().clone();
+    blocking(move || {
+        let (info, bytes) =
+            s.with_open(|o| Ok(o.vault.read_to_memory(&id.0, preview::MAX_MEDIA)?))?;
+        let kind = Kind::sniff(&bytes).ok_or(AppError::NoPreview)?;
+        if bytes.len() as u64 > kind.max() {
+            return Err(AppError::NoPreview);
+        }
+        let (token, label) = s.previews.add(kind, bytes);
+        if preview::open_window(&app, &label, &token, &info.name).is_err() {
+            s.previews.forget(&label);
+            return Err(AppError::Internal("the preview window could not open"));
+        }
+        Ok(preview::Opened {
+            kind: kind.family(),
+        })
+    })
+    .await
+}
+
 /// Most documents one `list_trash` answer carries.
 pub const TRASH_PAGE: usize = 200;
 

@@ -53,6 +53,9 @@ pub enum AppError {
     /// A native dialog is already open: one at a time.
     #[error("another dialog is already open: answer it first")]
     DialogOpen,
+    /// The document is of a type the preview window does not show.
+    #[error("no preview for this type of document; export it to open it")]
+    NoPreview,
     /// Something inside the app failed; the detail is in the log, not here.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -77,6 +80,7 @@ impl AppError {
             AppError::BadPath(_) => "bad_path",
             AppError::DialogOpen => "dialog_open",
             AppError::PassphraseNeeded => "passphrase_needed",
+            AppError::NoPreview => "no_preview",
             AppError::Internal(_) => "internal",
         }
     }

@@ -16,6 +16,7 @@ pub mod commands;
 pub mod dialogs;
 pub mod error;
 pub mod grants;
+pub mod preview;
 pub mod settings;
 pub mod state;
 
@@ -80,7 +81,7 @@ pub fn main_window<R: Runtime, M: Manager<R>>(app: &M) -> tauri::Result<tauri::W
 }
 
 #[cfg(target_os = "linux")]
-fn harden_webview<R: Runtime>(window: &tauri::WebviewWindow<R>) {
+pub(crate) fn harden_webview<R: Runtime>(window: &tauri::WebviewWindow<R>) {
     let done = window.with_webview(|w| {
         use webkit2gtk::{SettingsExt, WebViewExt};
         if let Some(s) = w.inner().settings() {
@@ -104,13 +105,14 @@ fn harden_webview<R: Runtime>(window: &tauri::WebviewWindow<R>) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn harden_webview<R: Runtime>(_: &tauri::WebviewWindow<R>) {}
+pub(crate) fn harden_webview<R: Runtime>(_: &tauri::WebviewWindow<R>) {}
 
 /// Registers Coffer's state, plugins, commands and window events on `builder`.
 /// `run` builds the real app with it; tests build it on the mock runtime.
 pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>, config: Config<R>) -> tauri::Builder<R> {
     let shared: Shared<R> = Inner::new(config);
     let timer = shared.clone();
+    let with_app = shared.clone();
     std::thread::Builder::new()
         .name("coffer-auto-lock".into())
         .spawn(move || loop {
@@ -126,8 +128,18 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>, config: Config<R>) ->
         // itself lets its isolation iframe load.)
         .plugin(
             tauri::plugin::Builder::<R>::new("coffer-window")
-                .on_navigation(|_, url| {
-                    let ok = stays_in_app(url);
+                .setup(move |app, _| {
+                    let _ = with_app.app.set(app.clone());
+                    Ok(())
+                })
+                .on_navigation(|webview, url| {
+                    // A preview window stays on its own scheme (its builder
+                    // holds it to its own token).
+                    let ok = if webview.label().starts_with(preview::LABEL_PREFIX) {
+                        url.scheme() == preview::SCHEME
+                    } else {
+                        stays_in_app(url)
+                    };
                     if !ok {
                         tracing::warn!("navigation away from the app refused");
                     }
@@ -138,7 +150,18 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>, config: Config<R>) ->
         .plugin(tauri_plugin_fs::init())
         .plugin(tauri_plugin_dialog::init())
         .manage(shared)
+        .register_uri_scheme_protocol(preview::SCHEME, |ctx, req| {
+            preview::handle(ctx.app_handle(), ctx.webview_label(), &req)
+        })
         .on_window_event(|window, event| {
+            if let WindowEvent::Destroyed = event {
+                if window.label().starts_with(preview::LABEL_PREFIX) {
+                    window.state::<Shared<R>>().previews.forget(window.label());
+                }
+            }
+            if window.label() != "main" {
+                return;
+            }
             if let WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) = event {
                 let s = window.state::<Shared<R>>();
                 // A drop on a locked vault is forgotten; tauri-plugin-fs has
@@ -160,6 +183,7 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>, config: Config<R>) ->
             commands::export_document,
             commands::export_all,
             commands::delete_document,
+            commands::preview_document,
             commands::list_trash,
             commands::restore_document,
             commands::empty_trash,

@@ -124,6 +124,11 @@ pub struct Inner<R: Runtime> {
     events: Mutex<Option<Channel<Notice>>>,
     /// Which hook bindings were admitted (each call once, per page session).
     calls: Mutex<coffer_core::ipc_policy::CallWindow>,
+    /// Open preview windows and their one-shot tokens.
+    pub previews: crate::preview::Previews,
+    /// The running app, to close preview windows at a lock (set when the
+    /// app starts).
+    pub app: std::sync::OnceLock<tauri::AppHandle<R>>,
 }
 
 fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -146,6 +151,8 @@ impl<R: Runtime> Inner<R> {
             dialog: Mutex::new(()),
             cancel: std::sync::atomic::AtomicBool::new(false),
             checks: Mutex::new((0, Instant::now())),
+            previews: Default::default(),
+            app: std::sync::OnceLock::new(),
             events: Mutex::new(None),
             calls: Mutex::new(Default::default()),
         })
@@ -280,6 +287,11 @@ impl<R: Runtime> Inner<R> {
     pub fn lock(&self, reason: &'static str) -> bool {
         let taken = guard(&self.open).take();
         guard(&self.dropped).clear();
+        // Every preview token is forgotten and every preview window closed.
+        let previews = self.previews.revoke_all();
+        if let Some(app) = self.app.get() {
+            crate::preview::close_all(app, previews);
+        }
         let was_open = taken.is_some();
         if let Some(open) = taken {
             drop(open.catalog);

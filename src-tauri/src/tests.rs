@@ -1483,3 +1483,48 @@ fn a_panic_in_a_dialog_does_not_block_the_next_one() {
     assert!(r.is_err());
     assert_eq!(s.with_dialog(|| 7).ok(), Some(7));
 }
+
+/// A preview opens a window of its own and tells the main window only the
+/// kind; a window that is not main (a preview) can call nothing; a lock
+/// closes every preview window and forgets its token.
+#[test]
+fn a_preview_opens_its_own_window_that_can_call_nothing_and_a_lock_closes_it() {
+    let h = harness();
+    h.created();
+    let text = h.file("note.txt", b"PREVIEW-SENTINEL text");
+    let bin = h.file("tool.bin", &[0u8, 159, 146, 150, 0, 1]);
+    h.import(&[text, bin]);
+    let note = id_of(&h.list("note")[0]);
+    let tool = id_of(&h.list("tool")[0]);
+    let opened = h.ok("preview_document", json!({ "id": note }));
+    assert_eq!(
+        opened,
+        json!({"kind": "text"}),
+        "the answer holds no content"
+    );
+    assert_eq!(h.shared().previews.count(), 1);
+    let label = h
+        .app
+        .webview_windows()
+        .into_keys()
+        .find(|l| l.starts_with(crate::preview::LABEL_PREFIX))
+        .expect("a preview window");
+    let preview = h.app.get_webview_window(&label).unwrap();
+    // The preview window is in no capability: every command is refused
+    // there, even one the main window may call, bound like the hook binds.
+    for cmd in ["vault_status", "list_documents", "preview_document", "lock"] {
+        let e = invoke_on(&preview, cmd, json!({ "id": note })).unwrap_err();
+        assert!(
+            e.to_string().contains("not allowed") || e.to_string().contains("denied"),
+            "{cmd}: {e}"
+        );
+    }
+    assert_eq!(h.ok("vault_status", json!({}))["unlocked"], true);
+    assert_eq!(
+        h.code("preview_document", json!({ "id": tool })),
+        "no_preview"
+    );
+    h.ok("lock", json!({}));
+    assert_eq!(h.shared().previews.count(), 0, "tokens forgotten at lock");
+    assert_eq!(h.code("preview_document", json!({ "id": note })), "locked");
+}

@@ -320,6 +320,7 @@ function row(d, i) {
     el('td', { class: 'num', text: size(d.size) }),
     el('td', { text: when(d.added_ms), title: d.added }),
     el('td', { class: 'actions' },
+      el('button', { class: 'small', text: 'Preview', 'aria-label': `Preview ${d.name}`, onclick: () => previewDoc(d) }),
       el('button', { class: 'small', text: 'Export…', 'aria-label': `Export ${d.name}`, onclick: () => exportDoc(d) }),
       el('button', { class: 'small', text: 'Rename', 'aria-label': `Rename ${d.name}`, onclick: () => renameDoc(d) }),
       el('button', { class: 'small', text: 'Tags', 'aria-label': `Edit tags of ${d.name}`, onclick: () => tagDoc(d) }),
@@ -336,6 +337,7 @@ function row(d, i) {
       if (to < 0) $('search').focus(); else focusRow(to);
     }
     if (ev.key === 'Enter') { ev.preventDefault(); exportDoc(d); }
+    if (ev.key === ' ') { ev.preventDefault(); previewDoc(d); }
     if (ev.key === 'F2') { ev.preventDefault(); renameDoc(d); }
     if (ev.key === 'Delete') { ev.preventDefault(); deleteDoc(d); }
   });
@@ -377,6 +379,17 @@ async function importWith(cmd) {
   finally { close(); hideProgress(); busy = false; refresh(); }
 }
 $('import-btn').addEventListener('click', () => importWith('import_files'));
+
+// Rust opens a window of its own and shows the document there from memory:
+// this page never receives its contents.
+async function previewDoc(d) {
+  try {
+    await call('preview_document', { id: d.id });
+  } catch (e) {
+    if (e instanceof CofferError && e.code === 'no_preview') toast(`No preview for ${d.name}: export it to open it.`);
+    else fail(e);
+  }
+}
 
 async function exportDoc(d) {
   try {

@@ -72,6 +72,9 @@ pub enum Event {
     /// A document was written out encrypted for others as an age file
     /// (`id=… to=x25519 count=N` or `id=… to=passphrase`: never the keys).
     Share,
+    /// A document was decrypted into memory for a preview window (never
+    /// written to disk).
+    Preview,
 }
 
 impl Event {
@@ -100,6 +103,7 @@ impl Event {
             Event::TrashExpired => "trash_expired",
             Event::TrashRetention => "trash_retention",
             Event::Share => "share",
+            Event::Preview => "preview",
         }
     }
 }

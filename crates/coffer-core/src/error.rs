@@ -74,6 +74,10 @@ pub enum Error {
     /// until it is restored.
     #[error("document {0} is in the trash (`coffer trash restore` brings it back)")]
     InTrash(String),
+    /// The document is larger than the caller can hold in memory (a
+    /// preview).
+    #[error("the document is too large for a preview ({0} bytes); export it")]
+    TooLarge(u64),
     /// The document is not in the trash (restore of a live document).
     #[error("document {0} is not in the trash")]
     NotInTrash(String),
@@ -186,6 +190,7 @@ impl Error {
             Error::KdfParams(_) => "kdf_params",
             Error::NotFound(_) => "not_found",
             Error::InTrash(_) => "in_trash",
+            Error::TooLarge(_) => "too_large",
             Error::NotInTrash(_) => "not_in_trash",
             Error::AmbiguousId(_) => "ambiguous_id",
             Error::BadId => "bad_id",

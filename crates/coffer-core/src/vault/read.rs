@@ -109,6 +109,31 @@ impl Vault {
         Ok(DocumentInfo::from_meta(&id.0, r.size, m))
     }
 
+    /// Decrypts a whole document into memory (wiped when dropped), for a
+    /// preview that never touches the disk: refused with
+    /// [`Error::TooLarge`] above `max` bytes, before anything is decrypted.
+    /// The buffer is sized once from the index, so no reallocation leaves an
+    /// unwiped copy. Audited as `preview` (the id only).
+    #[instrument(skip_all, fields(id = %id))]
+    pub fn read_to_memory(
+        &self,
+        id: &DocumentId,
+        max: u64,
+    ) -> Result<(DocumentInfo, zeroize::Zeroizing<Vec<u8>>)> {
+        self.readable()?;
+        let (r, m) = self.checked_live_row(id)?;
+        if r.size > max {
+            return Err(Error::TooLarge(r.size));
+        }
+        let len = usize::try_from(r.size).map_err(|_| Error::TooLarge(r.size))?;
+        let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(len));
+        self.decrypt_into(id, &r, &mut Bounded(&mut buf), &mut |_| {})?;
+        self.write(|tx, st, v| {
+            audit::append(tx, &v.k_audit, st, Event::Preview, &format!("id={id}"))
+        })?;
+        Ok((DocumentInfo::from_meta(&id.0, r.size, m), buf))
+    }
+
     /// Decrypts a document into `dst`, checking it against the index. On
     /// failure `dst` may hold a prefix of authenticated plaintext.
     pub(super) fn decrypt_into<W: io::Write + Send>(
@@ -435,5 +460,22 @@ mod numbered_tests {
                 }
             }
         }
+    }
+}
+
+/// Appends to a vector without ever growing it past its capacity (a
+/// reallocation would leave an unwiped copy of the plaintext behind).
+struct Bounded<'a>(&'a mut Vec<u8>);
+
+impl io::Write for Bounded<'_> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        if self.0.len() + b.len() > self.0.capacity() {
+            return Err(io::Error::other("longer than the index says"));
+        }
+        self.0.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }

@@ -1891,3 +1891,22 @@ mod destinations {
         assert!(fs::symlink_metadata(&link).unwrap().is_file());
     }
 }
+
+#[test]
+fn a_preview_reads_into_memory_within_its_cap_and_is_audited() {
+    let (_t, v, _) = new_vault();
+    let id = add(&v, "note.txt", b"only in memory");
+    let (info, bytes) = v.read_to_memory(&id, 1024).unwrap();
+    assert_eq!(info.name, "note.txt");
+    assert_eq!(&bytes[..], b"only in memory");
+    assert_eq!(bytes.capacity(), bytes.len(), "sized once from the index");
+    assert!(matches!(v.read_to_memory(&id, 5), Err(Error::TooLarge(14))));
+    let log = v.audit_log().unwrap().0;
+    assert_eq!(log.iter().filter(|e| e.event == "preview").count(), 1);
+    assert_eq!(log.last().unwrap().detail, format!("id={id}"));
+    v.trash(&id).unwrap();
+    assert!(matches!(
+        v.read_to_memory(&id, 1024),
+        Err(Error::InTrash(_))
+    ));
+}
