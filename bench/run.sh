@@ -7,7 +7,9 @@
 #   COFFER_BENCH_RUNS  runs per measurement (median is used) (default 5)
 #   COFFER_BENCH_DIR   scratch folder, on the disk to measure (default: a new one in /var/tmp)
 #   COFFER_BENCH_SMALL small files in the group-commit benchmark (default 10000)
-#   COFFER_BENCH_ONLY  run one part: large, small or docs (default: all)
+#   COFFER_BENCH_REKEY documents in the rekey benchmark      (default 2000)
+#   COFFER_BENCH_BASE  another coffer binary to time rekey against (e.g. main's)
+#   COFFER_BENCH_ONLY  run one part: large, small, rekey or docs (default: all)
 #
 # Fixed costs (process start, Argon2id, the unlock and lock audit entries) are
 # removed by subtracting the same command on an empty file or vault.
@@ -27,7 +29,8 @@ if ! command -v age >/dev/null || [ ! -x /usr/bin/time ]; then
   apt-get update -qq && apt-get install -y -qq --no-install-recommends age time >/dev/null
 fi
 cargo build --release -q -p coffer-cli
-B=$PWD/target/release/coffer
+B=${CARGO_TARGET_DIR:-$PWD/target}/release/coffer
+BASE=${COFFER_BENCH_BASE:-}
 cd "$WORK"
 echo "correct horse battery staple" > pass
 # A moderate Argon2id: its time is subtracted anyway, and it sets the memory floor.
@@ -138,6 +141,41 @@ echo "coffer share ${MIB} MiB     $s_big"
 echo "share RSS growth         $(( (s_big - s_small) )) KiB   (target <= 8192)"
 rm -rf v
 
+fi
+if want rekey; then
+REKEY=${COFFER_BENCH_REKEY:-2000}
+echo "== coffer rekey of $REKEY documents of 4 KiB (median of $RUNS runs, alternating; net of a rekey of an empty vault)"
+mkdir rk
+python3 - "$REKEY" <<'PY'
+import os, sys
+for i in range(int(sys.argv[1])):
+    with open(f"rk/scan-{i:06d}.pdf", "wb") as f:
+        f.write(os.urandom(4096))
+PY
+C rkv init "${KDF[@]}" >/dev/null
+(cd rk && find . -name '*.pdf' -print0 | xargs -0 -n 20000 "$B" --vault ../rkv --passphrase-file ../pass add >/dev/null)
+C rk0 init "${KDF[@]}" >/dev/null
+sync
+declare -A R
+for run in $(seq "$RUNS"); do
+  R[rekey0]+="$(t C rk0 rekey) "
+  R[rekey]+="$(t C rkv rekey) "
+  if [ -n "$BASE" ]; then
+    R[base0]+="$(t "$BASE" --vault rk0 --passphrase-file pass rekey) "
+    R[base]+="$(t "$BASE" --vault rkv --passphrase-file pass rekey) "
+  fi
+done
+declare -A RM
+for k in "${!R[@]}"; do RM[$k]=$(echo "${R[$k]}" | tr ' ' '\n' | grep . | median); done
+rk_net=$(( ${RM[rekey]} - ${RM[rekey0]} ))
+echo "coffer rekey (net)       $(ms $rk_net)   [rekey $(ms "${RM[rekey]}") - rekey of an empty vault $(ms "${RM[rekey0]}")]  $(awk -v n="$REKEY" -v t="$rk_net" 'BEGIN {printf "%.0f", n/(t/1e9)}') documents/s"
+if [ -n "$BASE" ]; then
+  base_net=$(( ${RM[base]} - ${RM[base0]} ))
+  echo "$BASE rekey (net)  $(ms $base_net)   [rekey $(ms "${RM[base]}") - empty $(ms "${RM[base0]}")]  $(awk -v n="$REKEY" -v t="$base_net" 'BEGIN {printf "%.0f", n/(t/1e9)}') documents/s"
+  echo "RATIO rekey/base         $(ratio $rk_net $base_net)"
+fi
+C rkv verify >/dev/null
+rm -rf rk rkv rk0
 fi
 want docs || exit 0
 echo "== $DOCS documents"

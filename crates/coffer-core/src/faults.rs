@@ -9,7 +9,9 @@
 //! | `remove:before-tx`         | purge (rm --now, emptying), before its tx     |
 //! | `remove:after-tx`          | purge, rows marked deleting, before unlinking |
 //! | `repair:before-swap`       | repair, the new index built, before the swap  |
-//! | `rekey:after-blob`         | rekey, a blob replaced, before its row        |
+//! | `rekey:before-flush`       | rekey, a batch re-encrypted, before `syncfs`  |
+//! | `rekey:after-blob`         | rekey, a blob of a batch replaced (renamed)   |
+//! | `rekey:after-batch`        | rekey, a batch renamed and flushed, before tx |
 //! | `rekey:after-switch`       | rekey, the index switched, before the header  |
 //! | `trash:before-tx`          | trash/restore, before its transaction         |
 //!

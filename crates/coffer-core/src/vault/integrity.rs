@@ -359,12 +359,12 @@ impl Vault {
                 let from = blobs
                     .subdir(&f.shard)?
                     .ok_or_else(|| blobs.tampered(&f.shard, "disappeared"))?;
+                // Flushed together, before the new index is put in place
+                // (one `syncfs` below): a crash before leaves the old index,
+                // and each blob under its old name or its new one, which
+                // the next repair finds either way.
                 match from.rename_new(&f.name, &target, &h) {
-                    Ok(()) => {
-                        target.sync().map_err(Error::io("flushing a blob folder"))?;
-                        from.sync().map_err(Error::io("flushing a blob folder"))?;
-                        report.moved.push((f.entry, place));
-                    }
+                    Ok(()) => report.moved.push((f.entry, place)),
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                         report.skipped.push((
                             f.entry,
@@ -389,6 +389,10 @@ impl Vault {
                 .recovered
                 .push(DocumentInfo::from_meta(&id, o.size, o.meta));
             rows.push(row);
+        }
+        if !report.moved.is_empty() {
+            rustix::fs::syncfs(blobs.fd())
+                .map_err(|e| Error::io("flushing moved blobs to disk")(io::Error::from(e)))?;
         }
         {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

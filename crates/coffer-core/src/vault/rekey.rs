@@ -13,10 +13,15 @@
 //!         revokes (M, the recovery key, an old header) cannot learn it; the
 //!         passphrase, which the rotation keeps, opens it.
 //! phase 1 each document: decrypted under M and re-encrypted under M' (a new
-//!         salt, the current name and tags), streamed in memory; the new blob
-//!         replaces the old by rename; then its row (still under M's keys) is
-//!         updated. Readers unlocking with the passphrase open H' too and read
-//!         a blob under whichever of M and M' its key commitment names.
+//!         salt, the current name and tags), streamed in memory, into an
+//!         unnamed file. In batches (up to 256 documents, 256 MiB or half a
+//!         second, as `add`): one `syncfs` makes the new blobs' contents
+//!         durable, each replaces its old blob by rename, one `syncfs` makes
+//!         the renames durable, then one transaction updates the batch's rows
+//!         (still under M's keys). Readers unlocking with the passphrase open
+//!         H' too and read a blob under whichever of M and M' its key
+//!         commitment names; a resume recognises a blob already under M'
+//!         whose row was not updated, authenticates it and updates the row.
 //! phase 2 one transaction moves the index to M': every row's metadata
 //!         re-sealed and entry MAC recomputed, the digest folded under K'_fold,
 //!         the audit log re-MACed under K'_audit and a `rekey` entry appended,
@@ -95,6 +100,22 @@ pub(super) fn load(conn: &Connection, header: &Header, unlocker: &Unlocker<'_>) 
         header: bytes,
         switched: next.generation == header.generation,
     })
+}
+
+/// Most documents re-encrypted, made durable and updated together in phase
+/// 1 (as `add` batches; a few in the core's own tests, so that their
+/// rotations span several batches).
+const REKEY_BATCH_DOCS: usize = if cfg!(test) { 4 } else { ADD_BATCH_DOCS };
+
+/// One document of a phase-1 batch.
+struct Rekeyed {
+    /// Its row as it is (under M's keys, naming the blob under M).
+    old: DocRow,
+    /// Its row once the blob under M' is in place.
+    new: DocRow,
+    /// The blob under M', unnamed and not yet flushed; `None` when it is
+    /// already in place (left by a crash before its row was updated).
+    blob: Option<TempFile>,
 }
 
 /// Sends what it is given, a buffer at a time, to a [`PipeReader`].
@@ -176,9 +197,7 @@ impl Vault {
             if p.next.is_none() {
                 p.next = Some(Header::parse(&p.header)?.unlock(&Unlocker::Passphrase(pass))?);
             }
-            for id in index::live_ids(&self.conn)? {
-                self.rekey_one(&id, progress)?;
-            }
+            self.rekey_documents(progress)?;
             self.switch_to_next()?;
             crate::faults::point("rekey:after-switch", self.dir());
             let p = self.pending.take().expect("a rotation is pending");
@@ -266,9 +285,48 @@ impl Vault {
         Ok(())
     }
 
-    /// Phase 1 for one document (idempotent: a blob already under M' is
-    /// left as it is, its row brought up to date).
-    fn rekey_one(&self, id: &[u8; 16], progress: &mut dyn FnMut(u64)) -> Result<()> {
+    /// Phase 1: every live document re-encrypted under M', in batches made
+    /// durable and live together ([`Vault::rekey_commit`]).
+    fn rekey_documents(&self, progress: &mut dyn FnMut(u64)) -> Result<()> {
+        let mut batch: Vec<Rekeyed> = Vec::new();
+        let mut bytes = 0u64;
+        let mut started = std::time::Instant::now();
+        // In id order: a resume meets the documents in the same order (and
+        // the blobs of one shard together).
+        let mut ids = index::live_ids(&self.conn)?;
+        ids.sort_unstable();
+        for id in ids {
+            let staged = match self.rekey_stage(&id, progress) {
+                Ok(s) => s,
+                Err(e) => {
+                    // What was complete is kept (a resume would redo it).
+                    self.rekey_commit(std::mem::take(&mut batch))?;
+                    return Err(e);
+                }
+            };
+            let Some(r) = staged else { continue };
+            if batch.is_empty() {
+                started = std::time::Instant::now();
+            }
+            bytes += r.old.size;
+            batch.push(r);
+            if batch.len() >= REKEY_BATCH_DOCS
+                || bytes >= ADD_BATCH_BYTES
+                || started.elapsed() >= ADD_BATCH_TIME
+            {
+                self.rekey_commit(std::mem::take(&mut batch))?;
+                bytes = 0;
+            }
+        }
+        self.rekey_commit(batch)
+    }
+
+    /// Phase 1 for one document: its blob re-encrypted under M' into an
+    /// unnamed file in `tmp/`, nothing flushed yet. `None` when there is
+    /// nothing to do (its blob and row already under M'); a blob already
+    /// under M' whose row was not updated (a crash after the rename) is
+    /// authenticated in full and only its row is to be updated.
+    fn rekey_stage(&self, id: &[u8; 16], progress: &mut dyn FnMut(u64)) -> Result<Option<Rekeyed>> {
         let p = self.pending.as_ref().expect("a rotation is pending");
         let next = p
             .next
@@ -286,9 +344,9 @@ impl Vault {
             reason: "its blob is missing",
         })?;
         let head = blob::BlobHeader::read_from(&mut f).map_err(|e| e.with_id(id))?;
-        let (header_hash, blob_len) = if head.open(next, Some(id)).is_ok() {
+        let (header_hash, blob_len, blob) = if head.open(next, Some(id)).is_ok() {
             if head.hash() == row.header_hash {
-                return Ok(());
+                return Ok(None);
             }
             // Replaced before a crash, its row not yet updated. The blob is
             // authenticated in full before the row points at it.
@@ -304,7 +362,7 @@ impl Vault {
                     reason: "its size differs from the index",
                 });
             }
-            (o.header.hash(), len)
+            (o.header.hash(), len, None)
         } else {
             let f = shard.open_file(&h, u64::MAX)?.ok_or(Error::Corrupt {
                 id: h.clone(),
@@ -341,12 +399,7 @@ impl Vault {
                     reason: "its size differs from the index",
                 });
             }
-            tmp.sync().map_err(Error::io("flushing a blob to disk"))?;
-            tmp.persist_replace(&shard, &h)
-                .map_err(Error::io("moving a blob into place"))?;
-            shard.sync().map_err(Error::io("flushing a blob folder"))?;
-            crate::faults::point("rekey:after-blob", self.dir());
-            (sealed.header_hash, sealed.blob_len)
+            (sealed.header_hash, sealed.blob_len, Some(tmp))
         };
         let mut new = DocRow {
             header_hash,
@@ -354,12 +407,66 @@ impl Vault {
             ..row.clone()
         };
         new.entry_mac = new.compute_mac(&self.k_manifest);
+        Ok(Some(Rekeyed {
+            old: row,
+            new,
+            blob,
+        }))
+    }
+
+    /// Puts a batch of re-encrypted blobs in place and updates their rows,
+    /// with two flushes of the file system for the whole batch:
+    ///
+    /// 1. `syncfs`: every new blob's contents are on disk (still unnamed: a
+    ///    crash before this loses nothing, the old blobs are in place);
+    /// 2. each new blob replaces its old one by rename (a crash from here
+    ///    on leaves each blob under M or, complete and flushed, under M':
+    ///    a reader opens either, and a resume recognises the latter);
+    /// 3. `syncfs`: the renames are on disk;
+    /// 4. one transaction updates every row of the batch (still under M's
+    ///    keys) and the manifest.
+    fn rekey_commit(&self, mut batch: Vec<Rekeyed>) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if batch.iter().any(|r| r.blob.is_some()) {
+            let flush = |what| move |e: rustix::io::Errno| Error::io(what)(io::Error::from(e));
+            crate::faults::point("rekey:before-flush", self.dir());
+            rustix::fs::syncfs(self.dirs.tmp.fd())
+                .map_err(flush("flushing re-encrypted blobs to disk"))?;
+            // Each shard is opened (and checked) once per batch.
+            let mut shards: std::collections::HashMap<String, Dir> = Default::default();
+            for r in &mut batch {
+                let Some(b) = r.blob.take() else { continue };
+                let h = crypto::hex(&r.new.id);
+                let shard = match shards.entry(h[..2].to_owned()) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        let dir = self.dirs.blobs.subdir(&h[..2])?.ok_or(Error::Corrupt {
+                            id: h.clone(),
+                            reason: "its blob is missing",
+                        })?;
+                        e.insert(dir)
+                    }
+                };
+                b.persist_replace(shard, &h)
+                    .map_err(Error::io("moving a blob into place"))?;
+                crate::faults::point("rekey:after-blob", self.dir());
+            }
+            rustix::fs::syncfs(self.dirs.tmp.fd())
+                .map_err(flush("flushing re-encrypted blob names to disk"))?;
+            crate::faults::point("rekey:after-batch", self.dir());
+        }
         self.write(|tx, st, v| {
-            index::replace_blob(tx, &new, &row.entry_mac)?;
-            st.toggle(&v.folder, &row.entry_mac);
-            st.toggle(&v.folder, &new.entry_mac);
+            for r in &batch {
+                index::replace_blob(tx, &r.new, &r.old.entry_mac)?;
+                st.toggle(&v.folder, &r.old.entry_mac);
+                st.toggle(&v.folder, &r.new.entry_mac);
+            }
             Ok(())
-        })
+        })?;
+        debug!(count = batch.len(), "documents re-encrypted");
+        Ok(())
     }
 
     /// Phase 2: the index moves to the next key in one transaction.
