@@ -59,6 +59,10 @@ var COFFER_POLICY = {
       },
       "hookOnly": false
     },
+    "empty_trash": {
+      "args": {},
+      "hookOnly": false
+    },
     "export_all": {
       "args": {
         "progress": {
@@ -134,6 +138,16 @@ var COFFER_POLICY = {
       },
       "hookOnly": false
     },
+    "list_trash": {
+      "args": {
+        "offset": {
+          "max": 100000000,
+          "min": 0,
+          "type": "integer"
+        }
+      },
+      "hookOnly": false
+    },
     "lock": {
       "args": {},
       "hookOnly": false
@@ -202,6 +216,17 @@ var COFFER_POLICY = {
         }
       },
       "hookOnly": true
+    },
+    "restore_document": {
+      "args": {
+        "id": {
+          "maxBytes": 1024,
+          "minBytes": 0,
+          "pattern": "^[0-9a-f]{32}$",
+          "type": "string"
+        }
+      },
+      "hookOnly": false
     },
     "set_auto_lock": {
       "args": {

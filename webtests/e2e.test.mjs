@@ -240,6 +240,44 @@ test('share one document with age: recipients in the UI, the save dialog opened 
   await s.click('#tab-docs');
 });
 
+test('delete moves to the trash after a native question; restore and empty trash', async () => {
+  const before = (await names()).length;
+  const trashRows = () => s.exec('return [...document.querySelectorAll("#trash-body td.name")].map((t) => t.textContent);');
+  // "No" in Rust's own dialog keeps the document.
+  dialogs({ confirm: false });
+  await s.exec('document.querySelector("#docs-body button[aria-label=\'Delete blood-test-results.txt\']").click()');
+  await sleep(300);
+  assert.equal((await names()).length, before);
+  dialogs({ confirm: true });
+  await s.exec('document.querySelector("#docs-body button[aria-label=\'Delete blood-test-results.txt\']").click()');
+  await s.waitFor(`return document.querySelectorAll("#docs-body td.name").length === ${before - 1}`, 'moved out of the list');
+  await s.click('#tab-trash');
+  await s.waitFor('return document.querySelectorAll("#trash-body td.name").length === 1', 'listed in the trash');
+  assert.deepEqual(await trashRows(), ['blood-test-results.txt']);
+  assert.match(await s.exec('return document.getElementById("trash-summary").textContent'), /1 document in the trash, kept for 30 days/);
+  await shot('trash');
+  await s.exec('document.querySelector("#trash-body button[aria-label=\'Restore blood-test-results.txt\']").click()');
+  await s.waitFor('return document.getElementById("trash-summary").textContent === "The trash is empty."', 'restored');
+  await s.click('#tab-docs');
+  await s.waitFor(`return document.querySelectorAll("#docs-body td.name").length === ${before}`, 'back in the list');
+  // Trash it again and empty the trash: Rust asks; "no" keeps it.
+  await s.exec('document.querySelector("#docs-body button[aria-label=\'Delete blood-test-results.txt\']").click()');
+  await s.waitFor(`return document.querySelectorAll("#docs-body td.name").length === ${before - 1}`, 'trashed again');
+  await s.click('#tab-trash');
+  await s.waitFor('return document.querySelectorAll("#trash-body td.name").length === 1', 'in the trash again');
+  dialogs({ confirm: false });
+  await s.click('#empty-trash-btn');
+  await sleep(300);
+  assert.equal((await trashRows()).length, 1);
+  dialogs({ confirm: true });
+  await s.click('#empty-trash-btn');
+  await s.waitFor('return document.getElementById("trash-summary").textContent === "The trash is empty."', 'emptied');
+  await s.click('#tab-audit');
+  await s.waitFor('return [...document.querySelectorAll("#audit-body td")].some((t) => t.textContent === "empty_trash")', 'audited');
+  await s.click('#tab-docs');
+  await s.waitFor(`return document.querySelectorAll("#docs-body td.name").length === ${before - 1}`, 'list after emptying');
+});
+
 test('lock wipes the page; a wrong passphrase is refused clearly; unlock restores', async () => {
   await s.click('#lock-btn');
   await s.visible('screen-unlock');
@@ -254,7 +292,7 @@ test('lock wipes the page; a wrong passphrase is refused clearly; unlock restore
   await s.type('#unlock-pass', PASS);
   await s.click('#unlock-submit');
   await s.visible('screen-main');
-  await s.waitFor('return document.querySelectorAll("#docs-body tr[data-id]").length === 4', 'rows after unlock', 30_000);
+  await s.waitFor('return document.querySelectorAll("#docs-body tr[data-id]").length === 3', 'rows after unlock (one was removed from the trash)', 30_000);
 });
 
 test('recovery from the unlock screen: a mistyped or wrong key is refused clearly; the right one resets the passphrase and a new key is shown once', async () => {
@@ -298,7 +336,7 @@ test('recovery from the unlock screen: a mistyped or wrong key is refused clearl
   await s.waitFor('return !document.getElementById("key-dialog").open', 'dialog closed');
   assert.equal(await s.exec('return document.getElementById("key-text").textContent'), '', 'the key is wiped from the page');
   assert.ok(!(await s.exec('return document.documentElement.outerHTML')).includes(fresh));
-  await s.waitFor('return document.querySelectorAll("#docs-body tr[data-id]").length === 4', 'rows after recovery', 30_000);
+  await s.waitFor('return document.querySelectorAll("#docs-body tr[data-id]").length === 3', 'rows after recovery', 30_000);
 
   // The old key opens nothing any more; the old passphrase neither; the new one does.
   await s.click('#lock-btn');

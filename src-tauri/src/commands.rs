@@ -593,18 +593,104 @@ pub async fn delete_document<R: Runtime>(
     blocking(move || {
         let name = s.with_open(|o| Ok(o.vault.info(&id.0)?.name))?;
         // The confirmation is Rust's own: a compromised UI cannot skip it.
+        let days = s.with_open(|o| Ok(o.vault.trash_retention()?))?;
+        let kept = match days {
+            0 => "until the trash is emptied".to_owned(),
+            1 => "for a day".to_owned(),
+            n => format!("for {n} days"),
+        };
         let yes = s.with_dialog(|| {
             s.config.dialogs.confirm(
                 &app,
-                "Delete document",
-                &format!("Delete “{name}” from the vault? This cannot be undone."),
-                "Delete",
+                "Move to the trash",
+                &format!("Move “{name}” to the trash? It can be restored {kept}."),
+                "Move to the trash",
             )
         })?;
         if !yes {
             return Err(AppError::Cancelled);
         }
-        s.change(|v| Ok(v.remove(&id.0)?))
+        s.change(|v| Ok(v.trash(&id.0).map(drop)?))
+    })
+    .await
+}
+
+/// Most documents one `list_trash` answer carries.
+pub const TRASH_PAGE: usize = 200;
+
+/// One page of the trash, most recently trashed first.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrashView {
+    /// Documents in the trash.
+    pub total: usize,
+    /// Days a document stays there (0: until emptied).
+    pub retention_days: u32,
+    /// This page.
+    pub documents: Vec<coffer_core::vault::TrashedInfo>,
+}
+
+#[tauri::command]
+pub async fn list_trash<R: Runtime>(
+    _c: Checked<R>,
+    offset: Offset,
+    state: State<'_, Shared<R>>,
+) -> AppResult<TrashView> {
+    let s = state.inner().clone();
+    blocking(move || {
+        s.with_open(|o| {
+            let all = o.vault.trash_list()?;
+            Ok(TrashView {
+                total: all.len(),
+                retention_days: o.vault.trash_retention()?,
+                documents: all.into_iter().skip(offset.0).take(TRASH_PAGE).collect(),
+            })
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn restore_document<R: Runtime>(
+    _c: Checked<R>,
+    id: DocId,
+    state: State<'_, Shared<R>>,
+) -> AppResult<DocumentInfo> {
+    let s = state.inner().clone();
+    blocking(move || s.change(|v| Ok(v.restore(&id.0)?))).await
+}
+
+/// Removes every document in the trash for good, after Rust's own
+/// confirmation (a script cannot skip it). Returns how many.
+#[tauri::command]
+pub async fn empty_trash<R: Runtime>(
+    _c: Checked<R>,
+    app: AppHandle<R>,
+    state: State<'_, Shared<R>>,
+) -> AppResult<usize> {
+    let s = state.inner().clone();
+    blocking(move || {
+        let n = s.with_open(|o| Ok(o.vault.trash_list()?.len()))?;
+        if n == 0 {
+            return Ok(0);
+        }
+        let what = if n == 1 {
+            "the document".to_owned()
+        } else {
+            format!("all {n} documents")
+        };
+        let yes = s.with_dialog(|| {
+            s.config.dialogs.confirm(
+                &app,
+                "Empty the trash",
+                &format!("Remove {what} in the trash for good? This cannot be undone."),
+                "Empty the trash",
+            )
+        })?;
+        if !yes {
+            return Err(AppError::Cancelled);
+        }
+        s.change(|v| Ok(v.empty_trash()?))
     })
     .await
 }

@@ -282,14 +282,47 @@ fn a_user_session_through_every_command() {
         vec![7u8; 300_000]
     );
 
-    // Delete: Rust asks; "no" keeps the document, "yes" removes it.
+    // Delete: Rust asks; "no" keeps the document, "yes" moves it to the
+    // trash, from where it can be restored; emptying the trash asks again.
     let blood = id_of(&h.list("blood")[0]);
     assert_eq!(h.code("delete_document", json!({"id": blood})), "cancelled");
     assert_eq!(h.list("").len(), 2);
+    assert_eq!(h.ok("list_trash", json!({"offset": 0}))["total"], 0);
     h.answers().confirm = true;
     h.ok("delete_document", json!({"id": blood}));
     assert_eq!(h.list("").len(), 1);
     assert!(h.answers().confirmed[0].contains("blood-test.txt"));
+    assert!(h.answers().confirmed[0].contains("30 days"));
+    let trash = h.ok("list_trash", json!({"offset": 0}));
+    assert_eq!(trash["total"], 1);
+    assert_eq!(trash["retentionDays"], 30);
+    assert_eq!(trash["documents"][0]["id"], blood);
+    assert!(trash["documents"][0]["purge_at_ms"].as_i64().unwrap() > 0);
+    assert_eq!(h.code("export_document", json!({"id": blood})), "in_trash");
+    assert_eq!(
+        h.code("restore_document", json!({"id": lease})),
+        "not_in_trash"
+    );
+    h.ok("restore_document", json!({"id": blood}));
+    assert_eq!(h.list("").len(), 2);
+    assert_eq!(h.ok("list_trash", json!({"offset": 0}))["total"], 0);
+    // Nothing to empty: no dialog.
+    let asked = h.answers().confirmed.len();
+    assert_eq!(h.ok("empty_trash", json!({})), 0);
+    assert_eq!(h.answers().confirmed.len(), asked);
+    h.ok("delete_document", json!({"id": blood}));
+    h.answers().confirm = false;
+    assert_eq!(h.code("empty_trash", json!({})), "cancelled");
+    assert_eq!(h.ok("list_trash", json!({"offset": 0}))["total"], 1);
+    h.answers().confirm = true;
+    assert_eq!(h.ok("empty_trash", json!({})), 1);
+    assert!(h.answers().confirmed.last().unwrap().contains("for good"));
+    assert_eq!(h.ok("list_trash", json!({"offset": 0}))["total"], 0);
+    assert_eq!(
+        h.code("restore_document", json!({"id": blood})),
+        "not_found"
+    );
+    assert_eq!(h.list("").len(), 1);
 
     // Passphrase change checks the current one.
     assert_eq!(

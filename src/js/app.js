@@ -51,12 +51,13 @@ function show(screen) {
 }
 
 function view(name) {
-  for (const v of ['docs', 'settings', 'audit']) {
+  for (const v of ['docs', 'trash', 'settings', 'audit']) {
     $(`view-${v}`).hidden = v !== name;
     const tab = $(`tab-${v}`);
     if (v === name) tab.setAttribute('aria-current', 'page'); else tab.removeAttribute('aria-current');
   }
   if (name === 'audit') loadAudit();
+  if (name === 'trash') { trashShown = 0; loadTrash(); }
   if (name === 'settings') $('autolock-minutes').value = status?.autoLockMinutes ?? 10;
   if (name === 'docs') refresh();
 }
@@ -539,10 +540,54 @@ async function deleteDoc(d) {
   // Rust asks for confirmation in a native dialog of its own.
   try {
     await call('delete_document', { id: d.id });
-    toast(`Deleted ${d.name}.`, 'ok');
+    toast(`Moved ${d.name} to the trash.`, 'ok');
     refresh();
   } catch (e) { fail(e); }
 }
+
+// ----- trash -----------------------------------------------------------------------------
+// Pages of 200 (most recently trashed first); Rust asks before emptying.
+let trashShown = 0;
+async function loadTrash() {
+  try {
+    const t = await call('list_trash', { offset: trashShown });
+    const rows = t.documents.map((d) => el('tr', {},
+      el('td', { class: 'name', text: d.name, title: d.name }),
+      el('td', { class: 'num', text: size(d.size) }),
+      el('td', { text: when(d.trashed_ms), title: d.trashed }),
+      el('td', { text: d.purge_at_ms === null ? 'when the trash is emptied' : when(d.purge_at_ms), title: d.purge_at ?? '' }),
+      el('td', { class: 'actions' },
+        el('button', { class: 'small', text: 'Restore', 'aria-label': `Restore ${d.name}`, onclick: () => restoreDoc(d) })),
+    ));
+    if (trashShown === 0) $('trash-body').replaceChildren(...rows); else $('trash-body').append(...rows);
+    trashShown += t.documents.length;
+    const kept = t.retentionDays === 0 ? 'until you empty it' : `for ${t.retentionDays} day${t.retentionDays === 1 ? '' : 's'}`;
+    $('trash-summary').textContent = t.total
+      ? `${t.total} document${t.total === 1 ? '' : 's'} in the trash, kept ${kept} (still encrypted).`
+      : 'The trash is empty.';
+    $('trash-older').hidden = trashShown >= t.total;
+    $('empty-trash-btn').disabled = t.total === 0;
+  } catch (e) { fail(e); }
+}
+$('trash-older').addEventListener('click', loadTrash);
+
+async function restoreDoc(d) {
+  try {
+    await call('restore_document', { id: d.id });
+    toast(`Restored ${d.name}.`, 'ok');
+    trashShown = 0;
+    loadTrash();
+  } catch (e) { fail(e); }
+}
+
+$('empty-trash-btn').addEventListener('click', async () => {
+  try {
+    const n = await call('empty_trash');
+    if (n) toast(`Removed ${n} document${n === 1 ? '' : 's'} for good.`, 'ok');
+  } catch (e) { fail(e); }
+  trashShown = 0;
+  loadTrash();
+});
 
 // ----- rename and tags -------------------------------------------------------------
 function ask({ title, label, value, hint }) {
@@ -667,8 +712,8 @@ async function loadAudit() {
 // The audit log, one page (200 entries) at a time, newest first.
 const AUDIT_PAGE = 200;
 const AUDIT_EVENTS = ['create', 'unlock', 'failed_unlock', 'failed_check', 'lock', 'add', 'export', 'delete', 'edit',
-  'passphrase_change', 'recover', 'repair', 'accept_older', 'recovery_key_change', 'rekey', 'upgrade', 'share',
-  'trash', 'restore', 'empty_trash', 'trash_expired', 'trash_retention'];
+  'passphrase_change', 'recover', 'repair', 'accept_older', 'recovery_key_change', 'rekey', 'upgrade',
+  'trash', 'restore', 'empty_trash', 'trash_expired', 'trash_retention', 'share'];
 for (const ev of AUDIT_EVENTS) $('audit-event').append(el('option', { value: ev, text: ev }));
 let auditOffset = 0;
 $('audit-event').addEventListener('change', () => { auditOffset = 0; loadAuditPage(); });
@@ -693,6 +738,6 @@ async function loadAuditPage() {
   } catch (e) { fail(e); }
 }
 
-for (const v of ['docs', 'settings', 'audit']) $(`tab-${v}`).addEventListener('click', () => view(v));
+for (const v of ['docs', 'trash', 'settings', 'audit']) $(`tab-${v}`).addEventListener('click', () => view(v));
 
 start();
