@@ -163,6 +163,28 @@ var COFFER_POLICY = {
       },
       "hookOnly": false
     },
+    "recover": {
+      "args": {
+        "key": {
+          "maxBytes": 256,
+          "minBytes": 56,
+          "pattern": "^[ -]*(?:[0-9A-TV-Za-tv-z][ -]*){56}$",
+          "type": "string"
+        },
+        "newKey": {
+          "maxBytes": 3,
+          "minBytes": 2,
+          "pattern": "^(no|yes)$",
+          "type": "string"
+        },
+        "passphrase": {
+          "maxBytes": 1024,
+          "minBytes": 8,
+          "type": "string"
+        }
+      },
+      "hookOnly": false
+    },
     "rename_document": {
       "args": {
         "id": {
@@ -173,6 +195,16 @@ var COFFER_POLICY = {
         },
         "name": {
           "maxBytes": 255,
+          "minBytes": 1,
+          "type": "string"
+        }
+      },
+      "hookOnly": false
+    },
+    "replace_recovery_key": {
+      "args": {
+        "passphrase": {
+          "maxBytes": 1024,
           "minBytes": 1,
           "type": "string"
         }
@@ -237,6 +269,27 @@ var COFFER_POLICY = {
             "type": "string"
           },
           "maxItems": 32,
+          "type": "array"
+        }
+      },
+      "hookOnly": false
+    },
+    "share_document": {
+      "args": {
+        "id": {
+          "maxBytes": 1024,
+          "minBytes": 0,
+          "pattern": "^[0-9a-f]{32}$",
+          "type": "string"
+        },
+        "recipients": {
+          "items": {
+            "maxBytes": 62,
+            "minBytes": 62,
+            "pattern": "^age1[02-9ac-hj-np-z]{51}[qs][02-9ac-hj-np-z]{6}$",
+            "type": "string"
+          },
+          "maxItems": 20,
           "type": "array"
         }
       },

@@ -13,12 +13,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:http';
 import { createSocket } from 'node:dgram';
+import { createHash, createHmac, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, randomBytes } from 'node:crypto';
 import { Session, startDriver, sleep } from './webdriver.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const app = resolve(process.env.COFFER_E2E_APP ?? join(root, 'target/debug/coffer-desktop'));
 const shots = process.env.COFFER_SCREENSHOTS;
 const PASS = 'violet harbor tractor ninety';
+const NEW_PASS = 'copper lantern orchard seven';
+// The recovery key shown at creation (kept by the test, as the user would on paper).
+let recoveryKey;
 const work = mkdtempSync(join(tmpdir(), 'coffer-e2e-'));
 const answers = join(work, 'dialogs.json');
 const files = join(work, 'files');
@@ -76,6 +80,7 @@ test('create a vault: strength feedback, recovery key shown once', async () => {
   await s.visible('screen-recovery');
   const key = await s.exec('return document.getElementById("recovery-key").textContent');
   assert.equal(key.split('-').length, 14, key);
+  recoveryKey = key;
   assert.equal(await s.exec('return document.getElementById("recovery-continue").disabled'), true);
   await shot('recovery-key');
   await s.click('#recovery-saved');
@@ -132,6 +137,109 @@ test('rename and export through the save dialog', async () => {
   assert.deepEqual(readFileSync(exported), readFileSync(join(files, 'blood-test-results.txt')));
 });
 
+
+// ----- age, read with Node's own crypto (https://age-encryption.org/v1) -----
+// A test identity (made with age-keygen for these tests only).
+const AGE_RECIPIENT = 'age1esfezslzuh0dafnv2frgrv7utq3mz6wy8q23mevyn80jcahplfdqk8ylcl';
+const AGE_SECRET = Buffer.from('4d86a2d5dac921e11ddfcaa40d7f042a4607c940a007edc789056c181dda188a', 'hex');
+const AGE_PUBLIC = Buffer.from('cc139143e2e5dedea66c524681b3dc5823b169c438151de58499df2c76e1fa5a', 'hex');
+
+function chachaOpen(key, nonce, sealed) {
+  const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+  d.setAuthTag(sealed.subarray(sealed.length - 16));
+  return Buffer.concat([d.update(sealed.subarray(0, sealed.length - 16)), d.final()]);
+}
+
+/** Decrypts an age file with the test identity: X25519 stanza, header MAC, STREAM. */
+function ageDecrypt(file) {
+  const buf = readFileSync(file);
+  const macAt = buf.indexOf('\n--- ');
+  const macEnd = buf.indexOf('\n', macAt + 1);
+  const lines = buf.subarray(0, macAt).toString('latin1').split('\n');
+  assert.equal(lines[0], 'age-encryption.org/v1');
+  let fileKey = null;
+  for (let i = 1; i < lines.length; i++) {
+    const args = lines[i].split(' ');
+    if (args[0] !== '->') continue;
+    let body = '';
+    for (let j = i + 1; j < lines.length; j++) { body += lines[j]; if (lines[j].length < 64) break; }
+    if (args[1] !== 'X25519') continue;
+    const share = Buffer.from(args[2], 'base64');
+    const shared = diffieHellman({
+      privateKey: createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: AGE_SECRET.toString('base64url'), x: AGE_PUBLIC.toString('base64url') }, format: 'jwk' }),
+      publicKey: createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: share.toString('base64url') }, format: 'jwk' }),
+    });
+    const wrap = Buffer.from(hkdfSync('sha256', shared, Buffer.concat([share, AGE_PUBLIC]), 'age-encryption.org/v1/X25519', 32));
+    try { fileKey = chachaOpen(wrap, Buffer.alloc(12), Buffer.from(body, 'base64')); break; } catch { /* another recipient's stanza */ }
+  }
+  assert.ok(fileKey, 'no stanza opens with the test identity');
+  const macKey = Buffer.from(hkdfSync('sha256', fileKey, Buffer.alloc(0), 'header', 32));
+  const mac = createHmac('sha256', macKey).update(buf.subarray(0, macAt + 4)).digest();
+  assert.deepEqual(Buffer.from(buf.subarray(macAt + 5, macEnd).toString('latin1'), 'base64'), mac, 'header MAC');
+  const payload = buf.subarray(macEnd + 1);
+  const key = Buffer.from(hkdfSync('sha256', fileKey, payload.subarray(0, 16), 'payload', 32));
+  const parts = [];
+  let counter = 0n;
+  for (let off = 16; off < payload.length; counter++) {
+    const chunk = payload.subarray(off, off + 65536 + 16);
+    off += chunk.length;
+    const nonce = Buffer.alloc(12);
+    nonce.writeBigUInt64BE(counter, 3);
+    if (off >= payload.length) nonce[11] = 1;
+    parts.push(chachaOpen(key, nonce, chunk));
+  }
+  return Buffer.concat(parts);
+}
+
+/** A recovery key of the right form (its checksum holds) that opens nothing. */
+function strangerKey() {
+  const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+  const key = randomBytes(32);
+  const check = createHash('sha256').update('coffer/v1/recovery-check').update(key).digest().subarray(0, 3);
+  let acc = 0n, bits = 0, out = '';
+  for (const b of Buffer.concat([key, check])) {
+    acc = (acc << 8n) | BigInt(b);
+    bits += 8;
+    while (bits >= 5) { bits -= 5; out += ALPHABET[Number((acc >> BigInt(bits)) & 31n)]; }
+  }
+  return out.match(/.{4}/g).join('-');
+}
+
+test('share one document with age: recipients in the UI, the save dialog opened by Rust', async () => {
+  dialogs({ save: out });
+  const shared = join(out, 'will-and-testament.odt.age');
+  await s.exec('document.querySelector("#docs-body button[aria-label=\'Share will-and-testament.odt\']").click()');
+  await s.waitFor('return document.getElementById("share-dialog").open', 'share dialog');
+  // A secret key pasted by mistake: refused in the page, never repeated.
+  const secret = 'AGE-SECRET-KEY-1GQ9778VQXMMJVE8SK7J6VT8UJ4HDQAJUVSFCWCM02D8GEWQ72PVQ2Y5J33';
+  await s.type('#share-recipients', secret);
+  await s.click('#share-save');
+  const err = await s.waitFor('return document.getElementById("share-error").textContent', 'share error');
+  assert.match(err, /secret key/);
+  assert.ok(!err.includes('GQ9778'), err);
+  assert.ok(!existsSync(shared));
+  await shot('share');
+  // A well-formed key with a bad checksum passes the page and the hook; Rust refuses it.
+  const badSum = AGE_RECIPIENT.slice(0, -1) + (AGE_RECIPIENT.endsWith('q') ? 'p' : 'q');
+  await s.type('#share-recipients', badSum);
+  await s.click('#share-save');
+  await s.waitFor('return /not a valid age public key/.test(document.getElementById("share-error").textContent)', 'Rust refuses the checksum');
+  assert.ok(!existsSync(shared));
+  await s.type('#share-recipients', AGE_RECIPIENT);
+  await s.click('#share-save');
+  for (let i = 0; i < 100 && !existsSync(shared); i++) await sleep(100);
+  await s.waitFor('return !document.getElementById("share-dialog").open', 'dialog closed');
+  assert.equal(await s.exec('return document.getElementById("share-recipients").value'), '');
+  assert.deepEqual(ageDecrypt(shared), readFileSync(join(files, 'will-and-testament.odt')));
+  // Audited: the share, with the number of recipients only.
+  await s.click('#tab-audit');
+  await s.exec(`const e = document.getElementById('audit-event'); e.value = 'share'; e.dispatchEvent(new Event('change'));`);
+  await s.waitFor('return /to=x25519 count=1/.test(document.getElementById("audit-body").textContent)', 'share audited');
+  assert.ok(!(await s.exec('return document.getElementById("audit-body").textContent')).includes('age1'));
+  await s.exec(`const e = document.getElementById('audit-event'); e.value = ''; e.dispatchEvent(new Event('change'));`);
+  await s.click('#tab-docs');
+});
+
 test('delete moves to the trash after a native question; restore and empty trash', async () => {
   const before = (await names()).length;
   const trashRows = () => s.exec('return [...document.querySelectorAll("#trash-body td.name")].map((t) => t.textContent);');
@@ -185,6 +293,90 @@ test('lock wipes the page; a wrong passphrase is refused clearly; unlock restore
   await s.click('#unlock-submit');
   await s.visible('screen-main');
   await s.waitFor('return document.querySelectorAll("#docs-body tr[data-id]").length === 3', 'rows after unlock (one was removed from the trash)', 30_000);
+});
+
+test('recovery from the unlock screen: a mistyped or wrong key is refused clearly; the right one resets the passphrase and a new key is shown once', async () => {
+  assert.ok(recoveryKey, 'the create test ran');
+  await s.click('#lock-btn');
+  await s.visible('screen-unlock');
+  await s.click('#unlock-use-key');
+  await s.visible('screen-recover');
+  const attempt = async (key, newKey = false) => {
+    await s.type('#recover-key', key);
+    await s.type('#recover-pass', NEW_PASS);
+    await s.type('#recover-pass2', NEW_PASS);
+    const checked = await s.exec('return document.getElementById("recover-newkey").checked');
+    if (checked !== newKey) await s.click('#recover-newkey');
+    await s.exec('document.getElementById("recover-error").textContent = ""');
+    await s.click('#recover-submit');
+  };
+  // A typo: the checksum tells it.
+  const typo = (recoveryKey[0] === 'A' ? 'B' : 'A') + recoveryKey.slice(1);
+  await attempt(typo);
+  assert.match(await s.waitFor('return document.getElementById("recover-error").textContent', 'typo error', 30_000), /mistyped/);
+  // Not a key at all: the page says so before any call.
+  await attempt('not a recovery key');
+  assert.match(await s.waitFor('return document.getElementById("recover-error").textContent', 'shape error'), /56 letters and digits/);
+  // A well-formed key of another vault.
+  await attempt(strangerKey());
+  assert.match(await s.waitFor('return document.getElementById("recover-error").textContent', 'wrong key', 30_000), /does not open this vault/);
+  await shot('recover');
+  // The right key, lowercase with spaces, asking for a new one.
+  await attempt(recoveryKey.replaceAll('-', ' ').toLowerCase(), true);
+  await s.visible('screen-main');
+  await s.waitFor('return document.getElementById("key-dialog").open', 'new key shown', 30_000);
+  const fresh = await s.exec('return document.getElementById("key-text").textContent');
+  assert.equal(fresh.split('-').length, 14, fresh);
+  assert.notEqual(fresh, recoveryKey);
+  assert.equal(await s.exec('return document.getElementById("key-done").disabled'), true);
+  assert.equal(await s.exec('return document.getElementById("recover-key").value + document.getElementById("recover-pass").value'), '');
+  await shot('recovery-new-key');
+  await s.click('#key-saved');
+  await s.click('#key-done');
+  await s.waitFor('return !document.getElementById("key-dialog").open', 'dialog closed');
+  assert.equal(await s.exec('return document.getElementById("key-text").textContent'), '', 'the key is wiped from the page');
+  assert.ok(!(await s.exec('return document.documentElement.outerHTML')).includes(fresh));
+  await s.waitFor('return document.querySelectorAll("#docs-body tr[data-id]").length === 3', 'rows after recovery', 30_000);
+
+  // The old key opens nothing any more; the old passphrase neither; the new one does.
+  await s.click('#lock-btn');
+  await s.visible('screen-unlock');
+  await s.click('#unlock-use-key');
+  await s.visible('screen-recover');
+  await attempt(recoveryKey);
+  assert.match(await s.waitFor('return document.getElementById("recover-error").textContent', 'old key refused', 30_000), /does not open this vault/);
+  await s.click('#recover-back');
+  await s.visible('screen-unlock');
+  await s.type('#unlock-pass', NEW_PASS);
+  await s.click('#unlock-submit');
+  await s.visible('screen-main');
+
+  // Settings: replacing the key asks the passphrase; the new key is shown once.
+  await s.click('#tab-settings');
+  await s.type('#rk-passphrase', PASS);
+  await s.click('#rk-submit');
+  assert.match(await s.waitFor('return document.getElementById("rk-error").textContent', 'wrong passphrase', 30_000), /[Ww]rong passphrase/);
+  await s.type('#rk-passphrase', NEW_PASS);
+  await s.click('#rk-submit');
+  await s.waitFor('return document.getElementById("key-dialog").open', 'replaced key shown', 30_000);
+  const third = await s.exec('return document.getElementById("key-text").textContent');
+  assert.equal(third.split('-').length, 14, third);
+  assert.notEqual(third, fresh);
+  assert.equal(await s.exec('return document.getElementById("rk-passphrase").value'), '');
+  // Escape does not dismiss it before the user says the key is saved.
+  await s.cmd('POST', '/actions', { actions: [{ type: 'key', id: 'kb', actions: [{ type: 'keyDown', value: '\uE00C' }, { type: 'keyUp', value: '\uE00C' }] }] });
+  await sleep(200);
+  assert.equal(await s.exec('return document.getElementById("key-dialog").open'), true);
+  await s.click('#key-saved');
+  await s.click('#key-done');
+  assert.equal(await s.exec('return document.getElementById("key-text").textContent'), '');
+  // Each step is in the audit log.
+  await s.click('#tab-audit');
+  const seen = await s.waitFor(`
+    const ev = [...document.querySelectorAll("#audit-body tr td:nth-child(3)")].map((t) => t.textContent);
+    return ['recover', 'recovery_key_change', 'failed_unlock'].every((e) => ev.includes(e)) && ev;`, 'recovery audited');
+  assert.equal(seen.filter((e) => e === 'recovery_key_change').length, 2, JSON.stringify(seen));
+  await s.click('#tab-docs');
 });
 
 // Runs `body` in the page as a compromised UI would, with helpers in scope.

@@ -28,12 +28,19 @@ function loadHook() {
 
 const { ctx, hook } = loadHook();
 const ID = '0123456789abcdef0123456789abcdef';
+// A recovery key as the app shows it (14 groups of 4), and an age public key.
+const RK = 'ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789-ABCD-EFGH-JKMN-PQRS-TVWX-YZ01';
+const AGE = 'age1esfezslzuh0dafnv2frgrv7utq3mz6wy8q23mevyn80jcahplfdqk8ylcl';
+const RK_PATTERN = policyJson.commands.find((c) => c.name === 'recover').args.key.pattern;
+const AGE_PATTERN = policyJson.commands.find((c) => c.name === 'share_document').args.recipients.items.pattern;
 
 // One valid value per argument rule, derived from the policy itself.
 function validValue(rule) {
   switch (rule.type) {
     case 'string':
       if (rule.pattern === '^[0-9a-f]{32}$') return ID;
+      if (rule.pattern === RK_PATTERN) return RK;
+      if (rule.pattern === AGE_PATTERN) return AGE;
       if (rule.pattern && rule.pattern.startsWith('^(')) return rule.pattern.slice(2).split(/[|)]/)[0];
       return 'x'.repeat(Math.max(rule.minBytes ?? 0, 1));
     case 'integer': return rule.min;
@@ -233,4 +240,81 @@ test('callback and channel ids outside 32 bits are blocked', () => {
   for (const ch of ['__CHANNEL__:4294967296', '__CHANNEL__:9999999999']) {
     assertBlocked(hook(msg('import_files', { progress: ch })), 'bad_argument');
   }
+});
+
+test('recovery: the key passes in groups, with dashes or spaces or none, in any case; nothing else does', () => {
+  const ok = (key, newKey = 'no') => hook(msg('recover', { key, passphrase: 'a new passphrase', newKey }));
+  const bare = RK.replaceAll('-', '');
+  for (const key of [RK, RK.toLowerCase(), RK.replaceAll('-', ' '), bare, bare.toLowerCase(), RK.replaceAll('-', ' - '),
+    ` ${RK} `, bare.split('').join(' '), RK.replaceAll('0', 'O').replaceAll('1', 'l')]) {
+    const out = ok(key);
+    assert.equal(out.cmd, 'recover', key);
+    assert.equal(out.payload.key, key);
+  }
+  assert.equal(ok(RK, 'yes').cmd, 'recover');
+  const cases = [
+    [{ key: RK }, 'missing_argument'],
+    [{ key: RK, passphrase: 'a new passphrase' }, 'missing_argument'],
+    [{ key: RK, passphrase: 'a new passphrase', newKey: 'no', dir: '/tmp' }, 'extra_argument'],
+    [{ key: RK.slice(0, -1), passphrase: 'a new passphrase', newKey: 'no' }, 'bad_argument'], // 55 symbols
+    [{ key: `${RK}A`, passphrase: 'a new passphrase', newKey: 'no' }, 'bad_argument'], // 57
+    [{ key: `U${RK.slice(1)}`, passphrase: 'a new passphrase', newKey: 'no' }, 'bad_argument'], // no U in Crockford
+    [{ key: RK.replace('-', '\n'), passphrase: 'a new passphrase', newKey: 'no' }, 'bad_argument'],
+    [{ key: RK.replace('-', '\t'), passphrase: 'a new passphrase', newKey: 'no' }, 'bad_argument'],
+    [{ key: RK.replace('-', '_'), passphrase: 'a new passphrase', newKey: 'no' }, 'bad_argument'],
+    [{ key: RK.replace('A', 'Ä'), passphrase: 'a new passphrase', newKey: 'no' }, 'bad_argument'],
+    [{ key: RK + ' '.repeat(200), passphrase: 'a new passphrase', newKey: 'no' }, 'bad_argument'], // > 256 bytes
+    [{ key: [RK], passphrase: 'a new passphrase', newKey: 'no' }, 'bad_argument'],
+    [{ key: RK, passphrase: 'short', newKey: 'no' }, 'bad_argument'],
+    [{ key: RK, passphrase: 'x'.repeat(1025), newKey: 'no' }, 'bad_argument'],
+    [{ key: RK, passphrase: 'a new passphrase', newKey: true }, 'bad_argument'],
+    [{ key: RK, passphrase: 'a new passphrase', newKey: 'true' }, 'bad_argument'],
+    [{ key: RK, passphrase: 'a new passphrase', newKey: 'yes ' }, 'bad_argument'],
+  ];
+  for (const [payload, reason] of cases) assertBlocked(hook(msg('recover', payload)), reason, 'recover');
+  // Replacing the key takes the passphrase and nothing else.
+  assert.equal(hook(msg('replace_recovery_key', { passphrase: 'p' })).cmd, 'replace_recovery_key');
+  assertBlocked(hook(msg('replace_recovery_key', { passphrase: '' })), 'bad_argument');
+  assertBlocked(hook(msg('replace_recovery_key', {})), 'missing_argument');
+  assertBlocked(hook(msg('replace_recovery_key', { passphrase: 'p', key: RK })), 'extra_argument');
+});
+
+test('share: 1 to 20 age public keys of the exact shape, and never a path', () => {
+  const share = (recipients, extra = {}) => hook(msg('share_document', { id: ID, recipients, ...extra }));
+  assert.equal(share([AGE]).cmd, 'share_document');
+  // Twenty distinct-looking keys of the right shape pass (Rust checks each in full).
+  const twenty = Array.from({ length: 20 }, (_, i) => AGE.slice(0, 10) + 'qpzry9x8gf2tvdw0s3jn54khce6mua7l'[i] + AGE.slice(11));
+  assert.equal(share(twenty).cmd, 'share_document');
+  // The empty list has the shape; Rust refuses it (no_recipients).
+  assert.equal(share([]).cmd, 'share_document');
+  const padding = AGE.slice(0, 55) + 'p' + AGE.slice(56); // the 52nd symbol must be q or s
+  for (const [recipients, why] of [
+    [[...twenty, AGE], 'more than 20'],
+    [[AGE.toUpperCase()], 'uppercase'],
+    [[`${AGE} `], 'trailing space'],
+    [[`${AGE}\n`], 'line break'],
+    [[`${AGE},${AGE}`], 'two in one'],
+    [[AGE.slice(0, -1)], 'too short'],
+    [[`${AGE}q`], 'too long'],
+    [[AGE.replace('age1', 'age2')], 'wrong prefix'],
+    [[AGE.slice(0, 20) + 'b' + AGE.slice(21)], 'b is not Bech32'],
+    [[AGE.slice(0, 20) + '1' + AGE.slice(21)], 'a plugin separator'],
+    [[padding], 'non-zero padding bits'],
+    [['AGE-SECRET-KEY-1GQ9778VQXMMJVE8SK7J6VT8UJ4HDQAJUVSFCWCM02D8GEWQ72PVQ2Y5J33'], 'a secret key'],
+    [['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN'], 'an SSH key'],
+    [['age1yubikey1qwt50d05nh5vutpdzmlg5wn80xq5negm4uj9ghv0snvdd3yysf5yw3rhl3t'], 'a plugin recipient'],
+    [AGE, 'not a list'],
+    [[[AGE]], 'nested'],
+    [[null], 'null'],
+    [{ 0: AGE, length: 1 }, 'array-like'],
+  ]) {
+    assertBlocked(share(recipients), 'bad_argument', 'share_document');
+    assert.ok(why);
+  }
+  assertBlocked(share([AGE], { path: '/tmp/out.age' }), 'extra_argument');
+  assertBlocked(share([AGE], { passphrase: 'share passphrase' }), 'extra_argument');
+  assertBlocked(hook(msg('share_document', { recipients: [AGE] })), 'missing_argument');
+  assertBlocked(hook(msg('share_document', { id: '../../etc/passwd', recipients: [AGE] })), 'bad_argument');
+  // The hook's pattern is the core's exact one.
+  assert.equal(AGE_PATTERN, '^age1[02-9ac-hj-np-z]{51}[qs][02-9ac-hj-np-z]{6}$');
 });

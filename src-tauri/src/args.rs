@@ -112,7 +112,10 @@ command_args!(
     Offset,
     SortBy,
     Descending,
-    Limit
+    Limit,
+    RecoveryKeyText,
+    NewKeyChoice,
+    ShareRecipients
 );
 
 fn string<'a>(field: &'static str, v: &'a Value) -> Result<&'a str, AppError> {
@@ -243,6 +246,72 @@ impl FromArg for OptionalPassphrase {
             "" => Ok(OptionalPassphrase(None)),
             _ => passphrase(Self::FIELD, v, 1).map(|p| OptionalPassphrase(Some(p))),
         }
+    }
+}
+
+/// A recovery key as typed: exactly 56 symbols of Crockford's base 32 (any
+/// case; `I`/`L` and `O` read as `1` and `0`), in groups or not, separated by
+/// dashes or spaces, at most 256 bytes: the policy's shape, checked again
+/// here. The checksum is checked by the command ([`RecoveryKey::parse`]): a
+/// typo is the user's, answered with `recovery_key_format`, not a refusal.
+/// The copy wipes itself on drop.
+///
+/// [`RecoveryKey::parse`]: coffer_core::recovery::RecoveryKey::parse
+pub struct RecoveryKeyText(pub zeroize::Zeroizing<String>);
+
+/// The number of symbols in a recovery key's text form.
+pub const RECOVERY_KEY_SYMBOLS: usize = 56;
+
+impl FromArg for RecoveryKeyText {
+    const FIELD: &'static str = "key";
+    fn parse(v: &Value) -> Result<Self, AppError> {
+        let s = string(Self::FIELD, v)?;
+        let symbol = |c: char| c.is_ascii_alphanumeric() && !c.eq_ignore_ascii_case(&'u');
+        let shaped = s.len() <= 256
+            && s.chars().all(|c| symbol(c) || c == '-' || c == ' ')
+            && s.chars().filter(|c| symbol(*c)).count() == RECOVERY_KEY_SYMBOLS;
+        if !shaped {
+            return Err(AppError::invalid(
+                Self::FIELD,
+                "a recovery key is 56 letters and digits, in groups separated by dashes or spaces",
+            ));
+        }
+        Ok(RecoveryKeyText(zeroize::Zeroizing::new(s.to_owned())))
+    }
+}
+
+/// `yes` or `no`: whether recovery also replaces the recovery key.
+#[derive(Debug, Clone, Copy)]
+pub struct NewKeyChoice(pub bool);
+
+impl FromArg for NewKeyChoice {
+    const FIELD: &'static str = "newKey";
+    fn parse(v: &Value) -> Result<Self, AppError> {
+        match string(Self::FIELD, v)? {
+            "no" => Ok(NewKeyChoice(false)),
+            "yes" => Ok(NewKeyChoice(true)),
+            _ => Err(AppError::invalid(Self::FIELD, "must be yes or no")),
+        }
+    }
+}
+
+/// Who a share is for: 1 to [`MAX_RECIPIENTS`] distinct age X25519 public
+/// keys, each checked in full by the core (Bech32 checksum, padding, a point
+/// not of small order) whatever the hook let through. A refusal names the
+/// recipient's position, never its text.
+///
+/// [`MAX_RECIPIENTS`]: coffer_core::share::MAX_RECIPIENTS
+#[derive(Debug, Clone)]
+pub struct ShareRecipients(pub coffer_core::share::Recipients);
+
+impl FromArg for ShareRecipients {
+    const FIELD: &'static str = "recipients";
+    fn parse(v: &Value) -> Result<Self, AppError> {
+        let list = Vec::<String>::deserialize(v)
+            .map_err(|_| AppError::invalid(Self::FIELD, "must be a list of text"))?;
+        coffer_core::share::Recipients::parse(&list)
+            .map(ShareRecipients)
+            .map_err(|e| AppError::Core(e.into()))
     }
 }
 

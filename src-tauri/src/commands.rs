@@ -14,7 +14,8 @@ use tauri::{AppHandle, Runtime, State};
 
 use crate::args::{
     BlockedReport, Checked, CurrentPassphrase, Descending, DocId, DocName, EventFilter, Limit,
-    Minutes, NewPassphrase, Offset, OptionalPassphrase, Query, SortBy, Tags,
+    Minutes, NewKeyChoice, NewPassphrase, Offset, OptionalPassphrase, Query, RecoveryKeyText,
+    ShareRecipients, SortBy, Tags,
 };
 use crate::error::{AppError, AppResult};
 use crate::state::{Notice, Open, RefusalCount, Refused, Shared};
@@ -758,6 +759,140 @@ pub async fn change_passphrase<R: Runtime>(
     blocking(move || {
         s.check_passphrase(|| s.with_open(|o| Ok(o.vault.check_passphrase(&current.0)?)))?;
         s.with_open(|o| Ok(o.vault.change_passphrase(&next.0, None)?))
+    })
+    .await
+}
+
+/// What recovery did.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recovered {
+    /// The new recovery key when one was asked for, shown once.
+    pub recovery_key: Option<String>,
+    /// Something the user must be told: the vault is older than this
+    /// computer last saw (as for [`unlock`]), or the recovery key could not
+    /// be replaced (the passphrase was reset all the same).
+    pub warning: Option<String>,
+}
+
+/// Unlocks a locked vault with the recovery key and sets a new passphrase
+/// (`Vault::recover`, audited `unlock` then `recover`); with `new_key`, also
+/// replaces the recovery key (audited `recovery_key_change`) and returns the
+/// new one, once. A mistyped key (its checksum) is refused before anything
+/// is tried; a wrong one is recorded by the core (`failed_unlock`) and slows
+/// the next check, passphrase or recovery key alike.
+#[tauri::command]
+pub async fn recover<R: Runtime>(
+    _c: Checked<R>,
+    key: RecoveryKeyText,
+    passphrase: NewPassphrase,
+    new_key: NewKeyChoice,
+    state: State<'_, Shared<R>>,
+) -> AppResult<Recovered> {
+    let s = state.inner().clone();
+    blocking(move || {
+        if s.is_unlocked() {
+            return Err(AppError::AlreadyUnlocked);
+        }
+        let rk = coffer_core::recovery::RecoveryKey::parse(&key.0)?;
+        drop(key);
+        let mut vault = s.check_passphrase(|| {
+            Ok(Vault::recover(&s.config.vault_dir, &rk, &passphrase.0)?)
+        })?;
+        drop(rk);
+        let mut warning = vault.older().map(|o| {
+            coffer_core::Error::RolledBack {
+                now: o.now,
+                seen: o.seen,
+            }
+            .to_string()
+        });
+        let recovery_key = match new_key.0 {
+            false => None,
+            true => match vault.new_recovery_key() {
+                Ok(rk) => Some(rk.to_text().to_string()),
+                Err(e) => {
+                    warning = Some(format!(
+                        "Your passphrase was reset, but the recovery key was not replaced ({}). Replace it in Settings.",
+                        e.public().message
+                    ));
+                    None
+                }
+            },
+        };
+        let mut slot = s.slot();
+        if slot.is_some() {
+            // Another unlock won the race; this one's keys are dropped (the
+            // new passphrase and key are set all the same).
+            return Err(AppError::AlreadyUnlocked);
+        }
+        s.touch();
+        *slot = Some(Open {
+            vault,
+            catalog: None,
+        });
+        Ok(Recovered {
+            recovery_key,
+            warning,
+        })
+    })
+    .await
+}
+
+/// Replaces the recovery key after checking the passphrase (slowed and
+/// audited like every check); the new key is returned once, to be shown once.
+#[tauri::command]
+pub async fn replace_recovery_key<R: Runtime>(
+    _c: Checked<R>,
+    passphrase: CurrentPassphrase,
+    state: State<'_, Shared<R>>,
+) -> AppResult<Created> {
+    let s = state.inner().clone();
+    blocking(move || {
+        s.check_passphrase(|| s.with_open(|o| Ok(o.vault.check_passphrase(&passphrase.0)?)))?;
+        let rk = s.with_open(|o| Ok(o.vault.new_recovery_key()?))?;
+        Ok(Created {
+            recovery_key: rk.to_text().to_string(),
+        })
+    })
+    .await
+}
+
+/// Shares one document as a standard age file for the recipients: Rust opens
+/// the save dialog (suggesting `<name>.age`) and the core writes the file as
+/// an export does (audited `share`, with the number of recipients, never the
+/// keys). The recipients were checked in full before the dialog opens.
+#[tauri::command]
+pub async fn share_document<R: Runtime>(
+    _c: Checked<R>,
+    id: DocId,
+    recipients: ShareRecipients,
+    app: AppHandle<R>,
+    state: State<'_, Shared<R>>,
+) -> AppResult<Exported> {
+    let s = state.inner().clone();
+    blocking(move || {
+        let name = s.with_open(|o| Ok(o.vault.info(&id.0)?.name))?;
+        // A file name whatever the stored name is (never hidden, cut to 255
+        // bytes keeping `.age`); only ever a plain string for the dialog.
+        let suggested = coffer_core::names::export_name(&format!("{name}.age")).into_owned();
+        let start = dialogs::start_folder(&app);
+        let chosen = s
+            .with_dialog(|| {
+                s.config
+                    .dialogs
+                    .save_share(&app, start.as_deref(), &suggested)
+            })?
+            .ok_or(AppError::Cancelled)?;
+        let (dest, replace) = grants::grant_save_target(&app, chosen)?;
+        let to = coffer_core::share::ShareTo::Recipients(recipients.0);
+        s.with_open(|o| {
+            o.vault.share_to(&id.0, &to, &dest, replace, &mut |_| {})?;
+            Ok(())
+        })?;
+        Ok(Exported {
+            path: dest.display().to_string(),
+        })
     })
     .await
 }

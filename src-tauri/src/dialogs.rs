@@ -32,6 +32,17 @@ pub trait Dialogs<R: Runtime>: Send + Sync {
         start: Option<&Path>,
         suggested: &str,
     ) -> Option<PathBuf>;
+    /// Where to save a document shared as an age file, suggesting
+    /// `<name>.age` (sanitized). The same dialog as [`Dialogs::save_file`]
+    /// unless a backend titles it differently.
+    fn save_share(
+        &self,
+        app: &AppHandle<R>,
+        start: Option<&Path>,
+        suggested: &str,
+    ) -> Option<PathBuf> {
+        self.save_file(app, start, suggested)
+    }
     /// A folder to export into.
     fn pick_folder(&self, app: &AppHandle<R>, start: Option<&Path>) -> Option<PathBuf>;
     /// A yes/no question; `true` only when the user chose `yes`.
@@ -62,15 +73,16 @@ impl<R: Runtime> Dialogs<R> for Native {
         start: Option<&Path>,
         suggested: &str,
     ) -> Option<PathBuf> {
-        let mut d = app
-            .dialog()
-            .file()
-            .set_title("Export from Coffer")
-            .set_file_name(suggested);
-        if let Some(s) = start {
-            d = d.set_directory(s);
-        }
-        d.blocking_save_file()?.into_path().ok()
+        native_save(app, "Export from Coffer", start, suggested)
+    }
+
+    fn save_share(
+        &self,
+        app: &AppHandle<R>,
+        start: Option<&Path>,
+        suggested: &str,
+    ) -> Option<PathBuf> {
+        native_save(app, "Share as an age file", start, suggested)
     }
 
     fn pick_folder(&self, app: &AppHandle<R>, start: Option<&Path>) -> Option<PathBuf> {
@@ -92,6 +104,25 @@ impl<R: Runtime> Dialogs<R> for Native {
             ))
             .blocking_show()
     }
+}
+
+/// The native save dialog. The suggested name is set as a plain string
+/// (GTK's file chooser never formats it).
+fn native_save<R: Runtime>(
+    app: &AppHandle<R>,
+    title: &str,
+    start: Option<&Path>,
+    suggested: &str,
+) -> Option<PathBuf> {
+    let mut d = app
+        .dialog()
+        .file()
+        .set_title(title)
+        .set_file_name(suggested);
+    if let Some(s) = start {
+        d = d.set_directory(s);
+    }
+    d.blocking_save_file()?.into_path().ok()
 }
 
 /// `text` as a printf format that prints `text` itself.

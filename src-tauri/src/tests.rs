@@ -811,6 +811,24 @@ fn no_log_line_from_the_app_holds_a_secret_a_name_or_plaintext() {
     );
     h.ok("lock", json!({}));
     let _ = h.call("unlock", json!({"passphrase": "wrong passphrase sentinel"}));
+    // Recovery, a new recovery key (twice) and a share.
+    let spaced = rk.replace('-', " ").to_lowercase();
+    let r = h.ok(
+        "recover",
+        json!({"key": spaced, "passphrase": "third passphrase sentinel", "newKey": "yes"}),
+    );
+    let rk2 = r["recoveryKey"].as_str().unwrap().to_owned();
+    let r = h.ok(
+        "replace_recovery_key",
+        json!({"passphrase": "third passphrase sentinel"}),
+    );
+    let rk3 = r["recoveryKey"].as_str().unwrap().to_owned();
+    let friend = age::x25519::Identity::generate().to_public().to_string();
+    h.ok(
+        "share_document",
+        json!({"id": id, "recipients": [friend.clone()]}),
+    );
+    h.ok("lock", json!({}));
     let logs = String::from_utf8(cap.0.lock().unwrap().clone()).unwrap();
     assert!(
         logs.contains("IPC call refused"),
@@ -822,6 +840,11 @@ fn no_log_line_from_the_app_holds_a_secret_a_name_or_plaintext() {
         "second passphrase sentinel",
         "wrong passphrase sentinel",
         rk.as_str(),
+        spaced.as_str(),
+        rk2.as_str(),
+        rk3.as_str(),
+        "third passphrase sentinel",
+        friend.as_str(),
         "Sentinel",
         "sentinel",
         "PLAINTEXT",
@@ -1527,4 +1550,408 @@ fn a_preview_opens_its_own_window_that_can_call_nothing_and_a_lock_closes_it() {
     h.ok("lock", json!({}));
     assert_eq!(h.shared().previews.count(), 0, "tokens forgotten at lock");
     assert_eq!(h.code("preview_document", json!({ "id": note })), "locked");
+}
+
+// ----- recovery and sharing ----------------------------------------------------
+
+/// A recovery key of the right form (its checksum holds) that opens nothing.
+fn stranger_key() -> String {
+    coffer_core::recovery::RecoveryKey::generate()
+        .to_text()
+        .to_string()
+}
+
+/// Events of the audit log named `ev`, counted.
+fn audited(h: &Harness, ev: &str) -> u64 {
+    h.ok("audit_log", json!({"event": ev, "offset": 0}))["matched"]
+        .as_u64()
+        .unwrap()
+}
+
+/// Recovery from the unlock screen: the key is read with or without dashes,
+/// with spaces, in any case; a mistyped key is told apart from a wrong one;
+/// a wrong one is audited (`failed_unlock`) and slowed like a wrong
+/// passphrase; the right one sets the new passphrase (the old one stops
+/// working) and, when asked, replaces the recovery key: the new one is
+/// returned once and the old one stops opening the vault.
+#[test]
+fn recovery_with_the_key_resets_the_passphrase_and_can_replace_the_key() {
+    let h = harness();
+    let rk = h.created();
+    h.import(&[h.file("will.odt", b"the will")]);
+    let recover = |key: &str, pass: &str, new_key: &str| {
+        h.call(
+            "recover",
+            json!({"key": key, "passphrase": pass, "newKey": new_key}),
+        )
+    };
+    // Not while the vault is open.
+    let e = recover(&rk, "a new passphrase 1", "no").unwrap_err();
+    assert_eq!(e["code"], "already_unlocked", "{e}");
+    h.ok("lock", json!({}));
+
+    // A typo: the checksum says so, nothing is tried, nothing slows down.
+    let mut typo = rk.clone().into_bytes();
+    typo[0] = if typo[0] == b'A' { b'B' } else { b'A' };
+    let typo = String::from_utf8(typo).unwrap();
+    let e = recover(&typo, "a new passphrase 1", "no").unwrap_err();
+    assert_eq!(e["code"], "recovery_key_format", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("mistyped"), "{e}");
+    assert_eq!(h.shared().check_state().0, 0);
+
+    // A wrong key (well formed): a clear error, audited, and slowed down
+    // with the passphrase checks' own counter.
+    for _ in 0..3 {
+        let e = recover(&stranger_key(), "a new passphrase 1", "no").unwrap_err();
+        assert_eq!(e["code"], "wrong_secret", "{e}");
+        assert_eq!(e["message"], "wrong passphrase or recovery key");
+    }
+    let (failures, wait) = h.shared().check_state();
+    assert_eq!(failures, 3);
+    assert!(
+        wait > Duration::from_millis(1500),
+        "no delay after 3 failures"
+    );
+    assert_eq!(
+        h.code("unlock", json!({"passphrase": "guess"})),
+        "wrong_secret"
+    );
+    assert_eq!(h.shared().check_state().0, 4, "one counter for both");
+    assert!(!h.shared().is_unlocked());
+
+    // The right key, typed in lowercase with spaces: waits out the delay,
+    // unlocks, sets the new passphrase; the key is kept.
+    let t = std::time::Instant::now();
+    let spaced = rk.replace('-', " ").to_lowercase();
+    let r = recover(&spaced, "a new passphrase 1", "no").unwrap();
+    assert!(t.elapsed() >= Duration::from_millis(1500));
+    assert_eq!(r["recoveryKey"], Value::Null, "{r}");
+    assert_eq!(r["warning"], Value::Null, "{r}");
+    assert_eq!(h.shared().check_state().0, 0);
+    assert!(h.shared().is_unlocked());
+    assert_eq!(h.list("").len(), 1);
+    assert_eq!(audited(&h, "failed_unlock"), 4);
+    assert_eq!(audited(&h, "recover"), 1);
+    h.ok("lock", json!({}));
+    assert_eq!(
+        h.code("unlock", json!({"passphrase": PASS})),
+        "wrong_secret"
+    );
+    h.ok("unlock", json!({"passphrase": "a new passphrase 1"}));
+    h.ok("lock", json!({}));
+
+    // Without any separator, asking for a new key: returned once, in the
+    // same form as at creation.
+    let bare = rk.replace('-', "");
+    let r = recover(&bare, "a new passphrase 2", "yes").unwrap();
+    let rk2 = r["recoveryKey"].as_str().unwrap().to_owned();
+    assert_eq!(rk2.split('-').count(), 14, "{rk2}");
+    assert_ne!(rk2, rk);
+    assert_eq!(audited(&h, "recovery_key_change"), 1);
+    // The status never repeats it.
+    let st = h.ok("vault_status", json!({}));
+    assert!(!st.to_string().contains(&rk2));
+    h.ok("lock", json!({}));
+
+    // The old key opens nothing now; the new one does.
+    let e = recover(&rk, "a new passphrase 3", "no").unwrap_err();
+    assert_eq!(e["code"], "wrong_secret", "{e}");
+    recover(&rk2, "a new passphrase 3", "no").unwrap();
+    assert_eq!(h.list("")[0]["name"], "will.odt");
+    // The CLI's core agrees.
+    h.ok("lock", json!({}));
+    let k2 = coffer_core::recovery::RecoveryKey::parse(&rk2).unwrap();
+    coffer_core::vault::Vault::unlock_with_recovery(&h.dir.path().join("vault"), &k2).unwrap();
+}
+
+/// Replacing the recovery key in Settings asks for the passphrase (a wrong
+/// one is audited `failed_check` and changes nothing); the new key is
+/// returned once, and the old one stops working.
+#[test]
+fn replacing_the_recovery_key_asks_the_passphrase() {
+    let h = harness();
+    let rk = h.created();
+    assert_eq!(
+        h.code("replace_recovery_key", json!({"passphrase": "not it"})),
+        "wrong_secret"
+    );
+    assert_eq!(audited(&h, "failed_check"), 1);
+    assert_eq!(audited(&h, "recovery_key_change"), 0);
+    // Shape refused by Rust's policy check (no hook in these calls).
+    assert_eq!(
+        h.code("replace_recovery_key", json!({"passphrase": ""})),
+        "blocked"
+    );
+    assert_eq!(h.code("replace_recovery_key", json!({})), "blocked");
+    let r = h.ok("replace_recovery_key", json!({"passphrase": PASS}));
+    let rk2 = r["recoveryKey"].as_str().unwrap().to_owned();
+    assert_ne!(rk2, rk);
+    assert_eq!(audited(&h, "recovery_key_change"), 1);
+    h.ok("lock", json!({}));
+    assert_eq!(
+        h.code(
+            "recover",
+            json!({"key": rk, "passphrase": "a new passphrase 1", "newKey": "no"})
+        ),
+        "wrong_secret"
+    );
+    h.ok(
+        "recover",
+        json!({"key": rk2, "passphrase": "a new passphrase 1", "newKey": "no"}),
+    );
+    // Locked: nothing to replace.
+    h.ok("lock", json!({}));
+    assert_eq!(
+        h.code("replace_recovery_key", json!({"passphrase": PASS})),
+        "locked"
+    );
+}
+
+/// Recovery arguments of the wrong shape never reach the core, hook or no
+/// hook: Rust's own policy check refuses them, and records it.
+#[test]
+fn hostile_recovery_arguments_meet_rusts_own_checks() {
+    let h = harness();
+    let rk = h.created();
+    h.ok("lock", json!({}));
+    let ok_pass = "a new passphrase 1";
+    let with_u = format!("U{}", &rk[1..]);
+    let short = rk[..rk.len() - 1].to_owned();
+    let long = format!("{rk}A");
+    let newline = rk.replacen('-', "\n", 1);
+    let tab = rk.replacen('-', "\t", 1);
+    let padded = format!("{rk}{}", " ".repeat(200));
+    let cases: Vec<Value> = vec![
+        json!({"key": with_u, "passphrase": ok_pass, "newKey": "no"}),
+        json!({"key": short, "passphrase": ok_pass, "newKey": "no"}),
+        json!({"key": long, "passphrase": ok_pass, "newKey": "no"}),
+        json!({"key": newline, "passphrase": ok_pass, "newKey": "no"}),
+        json!({"key": tab, "passphrase": ok_pass, "newKey": "no"}),
+        json!({"key": padded, "passphrase": ok_pass, "newKey": "no"}),
+        json!({"key": rk, "passphrase": "short", "newKey": "no"}),
+        json!({"key": rk, "passphrase": ok_pass, "newKey": "true"}),
+        json!({"key": rk, "passphrase": ok_pass, "newKey": true}),
+        json!({"key": rk, "passphrase": ok_pass}),
+        json!({"key": rk, "passphrase": ok_pass, "newKey": "no", "dir": "/tmp"}),
+        json!({"key": [rk], "passphrase": ok_pass, "newKey": "no"}),
+    ];
+    let n = cases.len() as u64;
+    for args in cases {
+        let e = h.call("recover", args.clone()).unwrap_err();
+        assert_eq!(e["code"], "blocked", "{args}: {e}");
+    }
+    // None of them counted as a guess, none unlocked, each recorded.
+    assert_eq!(h.shared().check_state().0, 0);
+    assert!(!h.shared().is_unlocked());
+    let pol = h.ok("ipc_policy", json!({}));
+    assert_eq!(pol["refusedTotal"], n, "{pol}");
+    assert_eq!(pol["refused"][0]["gate"], "rust");
+    assert_eq!(pol["refused"][0]["command"], "recover");
+    // The typed argument holds the same line on its own (should the policy
+    // ever be loosened).
+    use crate::args::{FromArg, RecoveryKeyText};
+    for bad in [
+        with_u.as_str(),
+        short.as_str(),
+        long.as_str(),
+        newline.as_str(),
+        "",
+        "-",
+    ] {
+        assert!(RecoveryKeyText::parse(&json!(bad)).is_err(), "{bad:?}");
+    }
+    for good in [
+        rk.clone(),
+        rk.to_lowercase(),
+        rk.replace('-', " "),
+        rk.replace('-', ""),
+    ] {
+        assert!(RecoveryKeyText::parse(&json!(good)).is_ok(), "{good:?}");
+    }
+}
+
+/// Reads an age file with one identity.
+fn open_age(file: &Path, id: &age::x25519::Identity) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let f = std::fs::File::open(file).map_err(|e| e.to_string())?;
+    let d = age::Decryptor::new(f).map_err(|e| e.to_string())?;
+    let mut r = d
+        .decrypt(std::iter::once(id as &dyn age::Identity))
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    r.read_to_end(&mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Share: Rust opens the save dialog suggesting `<name>.age` (a hostile name
+/// stays a plain string, a leading dot never makes a hidden file), writes a
+/// standard age file that each recipient's identity opens and no other, and
+/// audits it with the number of recipients, never the keys.
+#[test]
+fn share_writes_an_age_file_only_the_recipients_open() {
+    let h = harness();
+    h.created();
+    let data = vec![42u8; 200_000];
+    let f = h.file("Lease 100%s%n.pdf", &data);
+    let dot = h.file(".env", b"TOKEN=1");
+    let added = h.import(&[f, dot]);
+    let docs = added["added"].as_array().unwrap();
+    let (lease, env) = (id_of(&docs[0]), id_of(&docs[1]));
+    let (alice, bob, eve) = (
+        age::x25519::Identity::generate(),
+        age::x25519::Identity::generate(),
+        age::x25519::Identity::generate(),
+    );
+    let to = json!([alice.to_public().to_string(), bob.to_public().to_string()]);
+    let out = h.dir.path().join("shares");
+    std::fs::create_dir_all(&out).unwrap();
+
+    // Cancelled: nothing written, nothing audited.
+    assert_eq!(
+        h.code("share_document", json!({"id": lease, "recipients": to})),
+        "cancelled"
+    );
+    assert_eq!(audited(&h, "share"), 0);
+
+    h.answers().save_in = Some(out.clone());
+    let r = h.ok("share_document", json!({"id": lease, "recipients": to}));
+    let written = PathBuf::from(r["path"].as_str().unwrap());
+    assert_eq!(
+        written,
+        out.canonicalize().unwrap().join("Lease 100%s%n.pdf.age")
+    );
+    let bytes = std::fs::read(&written).unwrap();
+    assert!(bytes.starts_with(b"age-encryption.org/v1\n"));
+    assert_eq!(open_age(&written, &alice).unwrap(), data);
+    assert_eq!(open_age(&written, &bob).unwrap(), data);
+    assert!(open_age(&written, &eve).is_err());
+
+    // Audited: the id and how many, never a key.
+    let a = h.ok("audit_log", json!({"event": "share", "offset": 0}));
+    assert_eq!(a["matched"], 1, "{a}");
+    let detail = a["entries"][0]["detail"].as_str().unwrap();
+    assert_eq!(detail, format!("id={lease} to=x25519 count=2"));
+
+    // The same file chosen again: a regular file the save dialog confirmed
+    // replacing is replaced.
+    let one = json!([eve.to_public().to_string()]);
+    h.ok("share_document", json!({"id": lease, "recipients": one}));
+    assert_eq!(open_age(&written, &eve).unwrap(), data);
+    assert!(open_age(&written, &alice).is_err());
+
+    // A hidden name is suggested visible.
+    let r = h.ok("share_document", json!({"id": env, "recipients": one}));
+    let p = PathBuf::from(r["path"].as_str().unwrap());
+    assert_eq!(p.file_name().unwrap(), "_.env.age");
+    assert_eq!(open_age(&p, &eve).unwrap(), b"TOKEN=1");
+
+    // A symlink chosen in the dialog is never written through.
+    let target = h.dir.path().join("target.txt");
+    std::fs::write(&target, b"keep").unwrap();
+    let link = out.join("link.age");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    h.answers().save = Some(link);
+    assert_eq!(
+        h.code("share_document", json!({"id": lease, "recipients": one})),
+        "bad_path"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+    assert_eq!(audited(&h, "share"), 3);
+
+    // Locked: refused before any dialog.
+    h.ok("lock", json!({}));
+    let opened = h.answers().opened;
+    assert_eq!(
+        h.code("share_document", json!({"id": lease, "recipients": one})),
+        "locked"
+    );
+    assert_eq!(h.answers().opened, opened);
+}
+
+/// Recipients are checked in Rust whatever the hook let through: first the
+/// policy's shape (as in the hook), then in full by the core (checksum,
+/// padding, small-order points, duplicates, count). A refusal opens no
+/// dialog, writes nothing, is recorded, and never repeats a key.
+#[test]
+fn bad_recipients_are_refused_in_rust_even_without_the_hook() {
+    let h = harness();
+    h.created();
+    let id = id_of(&h.import(&[h.file("a.txt", b"a")])["added"][0]);
+    let out = h.dir.path().join("shares");
+    std::fs::create_dir_all(&out).unwrap();
+    h.answers().save_in = Some(out.clone());
+    let ok = age::x25519::Identity::generate().to_public().to_string();
+    let ok2 = age::x25519::Identity::generate().to_public().to_string();
+    // Same shape, another checksum: the pattern passes it, Bech32 does not.
+    let last = ok.chars().last().unwrap();
+    let bad_sum = format!("{}{}", &ok[..61], if last == 'q' { 'p' } else { 'q' });
+    // The point 0 (order 1): every share to it would be readable by anyone.
+    let zero = "age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq5cu47z";
+    let secret = "AGE-SECRET-KEY-1GQ9778VQXMMJVE8SK7J6VT8UJ4HDQAJUVSFCWCM02D8GEWQ72PVQ2Y5J33";
+    let many: Vec<String> = (0..21)
+        .map(|_| age::x25519::Identity::generate().to_public().to_string())
+        .collect();
+    let cases: Vec<(Value, &str)> = vec![
+        // The policy's shape, enforced by Rust (as by the hook).
+        (json!(many), "blocked"),
+        (json!([secret]), "blocked"),
+        (json!([ok.to_uppercase()]), "blocked"),
+        (json!([format!("{ok} ")]), "blocked"),
+        (json!([format!("{ok}\n{ok2}")]), "blocked"),
+        (json!([&ok[..61]]), "blocked"),
+        (
+            json!(["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW"]),
+            "blocked",
+        ),
+        (json!(ok), "blocked"),
+        (json!([[ok]]), "blocked"),
+        // Right shape, wrong meaning: the core's parser, in Rust.
+        (json!([]), "no_recipients"),
+        (json!([ok, bad_sum]), "bad_recipient"),
+        (json!([zero]), "recipient_small_order"),
+        (json!([ok, ok2, ok]), "duplicate_recipient"),
+    ];
+    for (recipients, want) in cases {
+        let e = h
+            .call(
+                "share_document",
+                json!({"id": id, "recipients": recipients}),
+            )
+            .unwrap_err();
+        assert_eq!(e["code"], want, "{recipients}: {e}");
+        let msg = e["message"].as_str().unwrap();
+        for key in [
+            &ok[4..],
+            &ok2[4..],
+            &bad_sum[4..],
+            &zero[4..],
+            &secret[15..],
+        ] {
+            assert!(!msg.contains(&key[..12]), "a key repeated: {msg}");
+        }
+    }
+    // Extra and missing arguments: a path never gets in.
+    for args in [
+        json!({"id": id, "recipients": [ok], "path": "/tmp/x.age"}),
+        json!({"id": id}),
+        json!({"recipients": [ok]}),
+        json!({"id": "../../etc/passwd", "recipients": [ok]}),
+    ] {
+        assert_eq!(h.code("share_document", args.clone()), "blocked", "{args}");
+    }
+    assert_eq!(h.answers().opened, 1, "only the import's dialog opened");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
+    assert_eq!(audited(&h, "share"), 0);
+    let pol = h.ok("ipc_policy", json!({}));
+    assert!(pol["refusedTotal"].as_u64().unwrap() >= 17, "{pol}");
+    let counts = pol["refusedCounts"].as_array().unwrap();
+    assert!(
+        counts
+            .iter()
+            .any(|c| c["gate"] == "rust" && c["command"] == "share_document"),
+        "{pol}"
+    );
+    // The same recipients pass once well formed.
+    h.ok("share_document", json!({"id": id, "recipients": [ok, ok2]}));
+    assert_eq!(audited(&h, "share"), 1);
 }

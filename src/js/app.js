@@ -32,8 +32,11 @@ function wipe() {
   $('refused-counts-body').replaceChildren();
   $('search').value = '';
   $('list-summary').textContent = '';
-  for (const id of ['unlock-pass', 'create-pass', 'create-pass2', 'autolock-passphrase', 'passwd-current', 'passwd-new', 'passwd-new2']) $(id).value = '';
+  for (const id of ['unlock-pass', 'create-pass', 'create-pass2', 'autolock-passphrase', 'passwd-current', 'passwd-new', 'passwd-new2',
+    'recover-key', 'recover-pass', 'recover-pass2', 'rk-passphrase', 'share-recipients']) $(id).value = '';
   $('recovery-key').textContent = '';
+  closeNewKey();
+  if ($('share-dialog').open) $('share-dialog').close();
   $('toasts').replaceChildren();
   if ($('edit-dialog').open) $('edit-dialog').close();
   $('edit-input').value = '';
@@ -43,7 +46,7 @@ function wipe() {
 // ----- screens, views, messages ---------------------------------------------
 function show(screen) {
   for (const s of document.querySelectorAll('.screen')) s.hidden = s.id !== `screen-${screen}`;
-  const focus = { create: 'create-pass', unlock: 'unlock-pass', main: 'search' }[screen];
+  const focus = { create: 'create-pass', unlock: 'unlock-pass', recover: 'recover-key', main: 'search' }[screen];
   if (focus) setTimeout(() => $(focus).focus(), 0);
 }
 
@@ -181,6 +184,78 @@ $('unlock-form').addEventListener('submit', async (ev) => {
     $('unlock-submit').textContent = 'Unlock';
   }
 });
+
+// ----- recovery with the recovery key ---------------------------------------------
+// A recovery key is 56 symbols of Crockford's base 32 (no U; I, L and O are
+// read as 1, 1 and 0), in groups or not: the policy's shape, checked here
+// first for a friendly message. Rust checks the shape and the checksum again.
+const RECOVERY_KEY = /^[ -]*(?:[0-9A-TV-Za-tv-z][ -]*){56}$/u;
+
+$('unlock-use-key').addEventListener('click', () => {
+  $('unlock-pass').value = '';
+  $('unlock-error').textContent = '';
+  $('recover-error').textContent = '';
+  show('recover');
+});
+$('recover-back').addEventListener('click', () => {
+  for (const id of ['recover-key', 'recover-pass', 'recover-pass2']) $(id).value = '';
+  $('recover-newkey').checked = false;
+  $('recover-pass').dispatchEvent(new Event('input'));
+  show('unlock');
+});
+meter($('recover-pass'), $('recover-strength-bar'), $('recover-strength-text'), $('recover-pass2'), $('recover-submit'));
+$('recover-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  $('recover-error').textContent = '';
+  const key = $('recover-key').value.trim();
+  if (!RECOVERY_KEY.test(key)) {
+    $('recover-error').textContent = 'A recovery key is 56 letters and digits (14 groups of 4), separated by dashes or spaces or not at all. The letter U never appears in one.';
+    $('recover-key').focus();
+    return;
+  }
+  $('recover-submit').disabled = true;
+  $('recover-submit').textContent = 'Checking the key… (deriving keys)';
+  try {
+    const r = await call('recover', { key, passphrase: $('recover-pass').value, newKey: $('recover-newkey').checked ? 'yes' : 'no' });
+    for (const id of ['recover-key', 'recover-pass', 'recover-pass2']) $(id).value = '';
+    $('recover-newkey').checked = false;
+    status.unlocked = true;
+    show('main');
+    view('docs');
+    toast('Passphrase reset with the recovery key.', 'ok');
+    if (r && typeof r.warning === 'string') toast(r.warning, 'error');
+    if (r && typeof r.recoveryKey === 'string') showNewKey(r.recoveryKey);
+  } catch (e) {
+    if (e instanceof CofferError && e.code === 'already_unlocked') { show('main'); view('docs'); return; }
+    $('recover-error').textContent = e instanceof CofferError && e.code === 'wrong_secret'
+      ? 'This recovery key does not open this vault (it may have been replaced by a newer one).'
+      : explain(e);
+    $('recover-key').focus();
+  } finally {
+    $('recover-submit').textContent = 'Reset passphrase and unlock';
+    $('recover-pass').dispatchEvent(new Event('input'));
+  }
+});
+
+// A new recovery key is shown once, in a dialog that cannot be dismissed
+// before the user says it is saved; closing it (or locking) wipes it from the
+// page. The UI keeps no other copy.
+function showNewKey(text) {
+  $('key-text').textContent = text;
+  $('key-saved').checked = false;
+  $('key-done').disabled = true;
+  $('key-dialog').showModal();
+}
+function closeNewKey() {
+  $('key-text').textContent = '';
+  $('key-saved').checked = false;
+  $('key-done').disabled = true;
+  if ($('key-dialog').open) $('key-dialog').close();
+}
+$('key-saved').addEventListener('change', () => { $('key-done').disabled = !$('key-saved').checked; });
+$('key-done').addEventListener('click', closeNewKey);
+$('key-dialog').addEventListener('cancel', (ev) => { if (!$('key-saved').checked) ev.preventDefault(); });
+$('key-dialog').addEventListener('close', () => { $('key-text').textContent = ''; });
 
 async function lockNow() {
   try { await call('lock'); } catch (e) { fail(e); }
@@ -322,6 +397,7 @@ function row(d, i) {
     el('td', { class: 'actions' },
       el('button', { class: 'small', text: 'Preview', 'aria-label': `Preview ${d.name}`, onclick: () => previewDoc(d) }),
       el('button', { class: 'small', text: 'Export…', 'aria-label': `Export ${d.name}`, onclick: () => exportDoc(d) }),
+      el('button', { class: 'small', text: 'Share…', 'aria-label': `Share ${d.name}`, onclick: () => shareDoc(d) }),
       el('button', { class: 'small', text: 'Rename', 'aria-label': `Rename ${d.name}`, onclick: () => renameDoc(d) }),
       el('button', { class: 'small', text: 'Tags', 'aria-label': `Edit tags of ${d.name}`, onclick: () => tagDoc(d) }),
       el('button', { class: 'small danger', text: 'Delete', 'aria-label': `Delete ${d.name}`, onclick: () => deleteDoc(d) }),
@@ -411,6 +487,67 @@ $('export-all-btn').addEventListener('click', async () => {
   } catch (e) { fail(e); }
   finally { close(); hideProgress(); busy = false; }
 });
+
+// ----- share as an age file ---------------------------------------------------------
+// The policy's shape of one recipient (share::RECIPIENT_PATTERN_EXACT); Rust
+// checks each in full (checksum, padding, the point) whatever passes here.
+const RECIPIENT = /^age1[02-9ac-hj-np-z]{51}[qs][02-9ac-hj-np-z]{6}$/u;
+const MAX_RECIPIENTS = 20;
+
+// Why the list cannot be sent, or null. Never repeats a recipient's text (a
+// secret key pasted by mistake must not be shown back).
+function recipientProblem(list) {
+  if (list.length === 0) return 'Give at least one recipient: an age public key (age1…).';
+  if (list.length > MAX_RECIPIENTS) return `At most ${MAX_RECIPIENTS} recipients.`;
+  for (const [i, r] of list.entries()) {
+    if (/^age-secret-key-/i.test(r)) return `Recipient ${i + 1} is an age secret key: give its public key (age-keygen -y) and keep the secret key to yourself.`;
+    if (!RECIPIENT.test(r)) return `Recipient ${i + 1} is not an age public key (age1 followed by 58 lowercase letters and digits).`;
+    const first = list.indexOf(r);
+    if (first !== i) return `Recipient ${i + 1} repeats recipient ${first + 1}.`;
+  }
+  return null;
+}
+
+function shareDoc(d) {
+  const dlg = $('share-dialog');
+  $('share-title').textContent = 'Share as an age file';
+  $('share-doc').textContent = d.name;
+  $('share-error').textContent = '';
+  $('share-recipients').value = '';
+  $('share-save').disabled = false;
+  const submit = async (ev) => {
+    ev.preventDefault();
+    const recipients = $('share-recipients').value.split(/[\s,]+/u).filter(Boolean);
+    const problem = recipientProblem(recipients);
+    $('share-error').textContent = problem ?? '';
+    if (problem) return;
+    $('share-save').disabled = true;
+    try {
+      // Rust opens the save dialog (suggesting "<name>.age") and writes the file.
+      const r = await call('share_document', { id: d.id, recipients });
+      done();
+      toast(`Shared ${d.name} with ${recipients.length} recipient${recipients.length === 1 ? '' : 's'}: saved to ${r.path}`, 'ok');
+    } catch (e) {
+      if (e instanceof CofferError && e.code === 'cancelled') { $('share-save').disabled = false; return; }
+      if (e instanceof CofferError && e.code === 'locked') { done(); onLocked(); return; }
+      $('share-error').textContent = explain(e);
+      $('share-save').disabled = false;
+    }
+  };
+  const cancel = () => done();
+  const cleanup = () => {
+    $('share-form').removeEventListener('submit', submit);
+    $('share-cancel').removeEventListener('click', cancel);
+    dlg.removeEventListener('close', cleanup);
+    $('share-recipients').value = '';
+  };
+  const done = () => { if (dlg.open) dlg.close(); cleanup(); };
+  $('share-form').addEventListener('submit', submit);
+  $('share-cancel').addEventListener('click', cancel);
+  dlg.addEventListener('close', cleanup);
+  dlg.showModal();
+  $('share-recipients').focus();
+}
 
 async function deleteDoc(d) {
   // Rust asks for confirmation in a native dialog of its own.
@@ -535,6 +672,22 @@ $('passwd-form').addEventListener('submit', async (ev) => {
   } catch (e) {
     $('passwd-error').textContent = explain(e);
     $('passwd-submit').disabled = false;
+  }
+});
+
+$('rk-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  $('rk-error').textContent = '';
+  $('rk-submit').disabled = true;
+  try {
+    const r = await call('replace_recovery_key', { passphrase: $('rk-passphrase').value });
+    $('rk-passphrase').value = '';
+    showNewKey(r.recoveryKey);
+  } catch (e) {
+    if (e instanceof CofferError && e.code === 'locked') { onLocked(); return; }
+    $('rk-error').textContent = explain(e);
+  } finally {
+    $('rk-submit').disabled = false;
   }
 });
 
