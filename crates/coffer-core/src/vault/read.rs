@@ -437,6 +437,23 @@ fn numbered(name: &str, n: u32) -> String {
     format!("{}{suffix}{ext}", &stem[..cut])
 }
 
+/// Appends to a vector without ever growing it past its capacity (a
+/// reallocation would leave an unwiped copy of the plaintext behind).
+struct Bounded<'a>(&'a mut Vec<u8>);
+
+impl io::Write for Bounded<'_> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        if self.0.len() + b.len() > self.0.capacity() {
+            return Err(io::Error::other("longer than the index says"));
+        }
+        self.0.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod numbered_tests {
     use super::numbered;
@@ -460,22 +477,5 @@ mod numbered_tests {
                 }
             }
         }
-    }
-}
-
-/// Appends to a vector without ever growing it past its capacity (a
-/// reallocation would leave an unwiped copy of the plaintext behind).
-struct Bounded<'a>(&'a mut Vec<u8>);
-
-impl io::Write for Bounded<'_> {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        if self.0.len() + b.len() > self.0.capacity() {
-            return Err(io::Error::other("longer than the index says"));
-        }
-        self.0.extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
