@@ -15,6 +15,7 @@ import { createServer } from 'node:http';
 import { createSocket } from 'node:dgram';
 import { createHash, createHmac, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, randomBytes } from 'node:crypto';
 import { Session, startDriver, sleep } from './webdriver.mjs';
+import { assertAccessible } from './axe.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const app = resolve(process.env.COFFER_E2E_APP ?? join(root, 'target/debug/coffer-desktop'));
@@ -33,10 +34,13 @@ let driver;
 
 const dialogs = (a) => writeFileSync(answers, JSON.stringify(a));
 
+// Every screen the suite visits is checked with axe-core (no serious or
+// critical violation), and saved as a screenshot when asked.
 async function shot(name) {
+  await sleep(250); // let transitions settle
+  await assertAccessible(s, name);
   if (!shots) return;
   mkdirSync(shots, { recursive: true });
-  await sleep(250); // let transitions settle
   writeFileSync(join(shots, `${name}.png`), await s.screenshot());
 }
 
@@ -99,6 +103,15 @@ test('import through the dialog, search, tag and filter', async () => {
   dialogs({ pick: ['Lease agreement 2026.pdf', 'blood-test-results.txt', 'passport-scan.jpg', 'will-and-testament.odt'].map((n) => join(files, n)) });
   await s.click('#import-btn');
   await s.waitFor('return document.querySelectorAll("#docs-body tr[data-id]").length === 4', 'four rows');
+  // Every action of a row is whole on screen at the window's size.
+  const clipped = await s.exec(`return [...document.querySelectorAll('#docs-body tr[data-id]')].flatMap((tr) => {
+    const cell = tr.querySelector('td.actions').getBoundingClientRect();
+    return [...tr.querySelectorAll('td.actions button')].filter((b) => {
+      const r = b.getBoundingClientRect();
+      return r.right > cell.right + 0.5 || r.left < cell.left - 0.5;
+    }).map((b) => b.textContent);
+  });`);
+  assert.deepEqual(clipped, [], 'row actions cut off');
   assert.deepEqual(await names(), ['blood-test-results.txt', 'Lease agreement 2026.pdf', 'passport-scan.jpg', 'will-and-testament.odt']);
 
   // Tags through the in-app dialog.

@@ -11,6 +11,7 @@
 //
 //   COFFER_CLI       the `coffer` binary (default target/release/coffer)
 //   COFFER_E2E_APP   the app binary (as for e2e.test.mjs)
+//   COFFER_SCREENSHOTS  folder to save a screenshot of the PDF preview in
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readdirSync, lstatSync, openSync, readSync, closeSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { deflateSync, crc32 } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Session, startDriver, sleep } from './webdriver.mjs';
+import { assertAccessible } from './axe.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const app = resolve(process.env.COFFER_E2E_APP ?? join(root, 'target/e2e/coffer-desktop'));
@@ -163,6 +165,7 @@ async function openPreview(name) {
   await s.cmd('POST', '/window', { handle });
   await s.waitFor('return document.body && document.body.dataset.ready', `preview of ${name} ready`, 30_000);
   assert.equal(await s.exec('return document.body.dataset.ready'), 'yes', await s.exec('return document.getElementById("status").textContent'));
+  await assertAccessible(s, `preview of ${name}`);
   return handle;
 }
 
@@ -209,6 +212,10 @@ test('text, image and PDF previews show the document from memory', async () => {
   assert.equal(await s.exec('return document.body.dataset.pages'), '2');
   assert.equal(await s.exec('return document.body.dataset.rendered'), '2');
   assert.equal(await s.exec('return document.querySelectorAll("canvas").length'), 2);
+  if (process.env.COFFER_SCREENSHOTS) {
+    mkdirSync(process.env.COFFER_SCREENSHOTS, { recursive: true });
+    writeFileSync(join(process.env.COFFER_SCREENSHOTS, 'preview.png'), await s.screenshot());
+  }
 });
 
 test('a type with no preview is refused with a clear message', async () => {
