@@ -334,3 +334,40 @@ fn rename_and_tag_change_the_index_only_and_are_audited() {
     assert!(!log.contains("Lease") && !log.contains("Legal"));
     assert_eq!(e.get(&id).unwrap(), b"scan");
 }
+
+/// A batch of an add holds each document's unnamed file open until it
+/// commits: under a low limit on open files (a hard limit the process cannot
+/// raise), an add of more files than the limit still imports every one.
+#[test]
+fn an_add_of_more_files_than_the_open_file_limit_imports_them_all() {
+    let e = Env::new();
+    let dir = e.path("many");
+    std::fs::create_dir(&dir).unwrap();
+    let mut args = vec!["--vault".to_owned(), e.vault.display().to_string()];
+    args.extend([
+        "--passphrase-file".to_owned(),
+        e.pass_file.display().to_string(),
+    ]);
+    args.push("add".to_owned());
+    for i in 0..1500 {
+        let p = dir.join(format!("scan-{i:04}.pdf"));
+        std::fs::write(&p, format!("page {i}")).unwrap();
+        args.push(p.display().to_string());
+    }
+    // `ulimit -n` sets both limits: the process cannot raise them.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 300 && exec \"$0\" \"$@\"")
+        .arg(common::bin())
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1500);
+    assert_eq!(e.ok(&["ls"]).lines().count(), 1500);
+    e.ok(&["verify"]);
+}

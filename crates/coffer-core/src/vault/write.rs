@@ -139,6 +139,33 @@ enum StageError {
     Fatal(Error),
 }
 
+/// Most documents one batch of an add holds: each holds two open files (its
+/// unnamed blob and a handle on `tmp/`) until the batch commits. The soft
+/// limit on open files is raised toward the hard one once (the soft limit is
+/// the process's own to move: Debian starts it at 1024), and a batch stays
+/// well inside whatever limit results.
+fn batch_docs_limit() -> usize {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    static LIMIT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        // Two per document, and room for everything else the process holds.
+        const SPARE: u64 = 256;
+        let want = ADD_BATCH_DOCS as u64 * 2 + SPARE;
+        let now = getrlimit(Resource::Nofile);
+        if let Some(cur) = now.current.filter(|c| *c < want) {
+            let raised = now.maximum.map_or(want, |max| max.min(want));
+            if raised > cur {
+                let mut l = now;
+                l.current = Some(raised);
+                let _ = setrlimit(Resource::Nofile, l);
+            }
+        }
+        let cur = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+        let docs = cur.saturating_sub(SPARE) / 2;
+        usize::try_from(docs).map_or(ADD_BATCH_DOCS, |d| d.clamp(8, ADD_BATCH_DOCS))
+    })
+}
+
 /// The stored name a file gets from its own name.
 fn own_name(p: &Path) -> Result<String> {
     Ok(p.file_name()
@@ -341,6 +368,7 @@ impl Vault {
     ) -> Result<AddReport> {
         let tags = meta::normalize_tags(tags);
         DocumentFields::check_tags(&tags)?;
+        let batch_docs = batch_docs_limit();
         let mut report = AddReport::default();
         let mut batch: Vec<Staged> = Vec::new();
         let mut batch_bytes = 0u64;
@@ -383,7 +411,7 @@ impl Vault {
                     return Err(e);
                 }
             }
-            if batch.len() >= ADD_BATCH_DOCS
+            if batch.len() >= batch_docs
                 || batch_bytes >= ADD_BATCH_BYTES
                 || (!batch.is_empty() && batch_started.elapsed() >= ADD_BATCH_TIME)
             {
